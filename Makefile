@@ -1,0 +1,57 @@
+# Two commands on a fresh machine: `make demo`, then `make test`. Both create .venv if missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The CPU build of PyTorch. On this project's machines pip finds torch 2.13.0 (CPU) on disk; an
+# unpinned torch on a CPU-only Linux box would pull a multi-GB CUDA build. Elsewhere, override:
+#   make demo TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test test-slow test-all bench lint corpus train-default onnx recipes clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q $(TORCH_SPEC)
+	$(BIN)/pip install -q -e '.[onnx,app,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/autocolor colorize samples/*.jpg -o out/ --overwrite
+
+test: $(STAMP)
+	bash scripts/ensure_chromium.sh
+	$(BIN)/python -m pytest -q
+
+# Tests marked slow (real training runs, big images); not part of `make test`.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py --output BENCHMARKS.md
+
+# The default training corpus from Debian packages and library sample photos (docs/corpus.md).
+corpus: $(STAMP)
+	$(BIN)/pip install -q -e '.[corpus]'
+	$(BIN)/autocolor data build-corpus --out data/corpus
+
+# Reproduces src/autocolor/weights/default.safetensors (docs/recipes.md has the wall times).
+train-default: corpus
+	$(BIN)/autocolor train --recipe default --data data/corpus --out runs/default --restart
+	cp runs/default/final.safetensors src/autocolor/weights/default.safetensors
+	$(MAKE) onnx
+
+# The ONNX file shipped beside the default weights (issue: torch-free CPU inference).
+onnx: $(STAMP)
+	$(BIN)/autocolor export onnx --model src/autocolor/weights/default.safetensors \
+		-o src/autocolor/weights/default.onnx
+
+# Every recipe of the comparison side by side (docs/recipes.md); meant for a GPU.
+recipes: corpus
+	$(BIN)/python scripts/train_recipes.py --data data/corpus --out runs/recipes
+
+clean:
+	rm -rf out runs .pytest_cache

@@ -1,0 +1,425 @@
+"""What the web page does, without Streamlit: decoding uploads, predicting, steering, encoding.
+
+Everything here is a plain function or a small class, so it is tested without a browser;
+``page.py`` only lays widgets out and keeps these objects in the session. Nothing touches the
+disk: uploads are decoded from memory and results are encoded to bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import struct
+import threading
+import warnings
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+
+from autocolor.hints import HintPoint, HintSet
+from autocolor.images import ImageError, LoadedImage, encode_image, lab_to_rgb_array
+
+# File types the uploader offers (Pillow reads more; these are the ones the page promises).
+UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp")
+# The app holds each photo in memory (about 7 bytes a pixel between the lightness and the
+# result, ~40 while colouring); 40 MP keeps one job near 1.6 GB on a shared server. Command-line
+# `autocolor colorize` allows 100 MP (images.DEFAULT_MAX_PIXELS).
+APP_MAX_PIXELS = 40_000_000
+# Largest upload in MB (Streamlit's server.maxUploadSize): a 40 MP 16-bit TIFF is ~240 MB, an
+# 8-bit one ~120 MB; JPEGs of that size are ~20 MB.
+APP_MAX_UPLOAD_MB = 200
+# Long side of what is shown on the page; downloads are always at the input's full size.
+PREVIEW_MAX_SIDE = 1280
+# A reference photo only lends its palette; transfer_reference works at 256 px anyway.
+REFERENCE_MAX_SIDE = 512
+RENDER_SIZES = (256, 320, 384, 448, 512, 640, 768, 1024)
+SATURATION_RANGE = (0.0, 2.0)
+
+# Environment variables `autocolor app` sets for the page (and tests set directly).
+ENV_MODEL = "AUTOCOLOR_MODEL"  # a weights name or .safetensors path offered first
+ENV_MAX_PIXELS = "AUTOCOLOR_APP_MAX_PIXELS"
+
+# Counters the tests read to prove caching works (one process, several sessions).
+COUNTERS = {"model_loads": 0, "predictions": 0, "renders": 0}
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+def max_pixels_from_env(environ: Mapping[str, str] = os.environ) -> int:
+    """The pixel limit from ``AUTOCOLOR_APP_MAX_PIXELS``, else :data:`APP_MAX_PIXELS`."""
+    raw = environ.get(ENV_MAX_PIXELS, "").strip()
+    if not raw:
+        return APP_MAX_PIXELS
+    try:
+        value = int(raw)
+    except ValueError:
+        return APP_MAX_PIXELS
+    return value if value > 0 else APP_MAX_PIXELS
+
+
+def model_choices(extra: str | None = None,
+                  installed: Sequence[str] | None = None) -> tuple[dict[str, str], str | None]:
+    """The models the page offers: ({label: name or path}, the default label or None if empty).
+
+    ``extra`` (``--model`` / ``AUTOCOLOR_MODEL``) is offered first and is the default; otherwise
+    the installed ``default`` is, otherwise the first installed name.
+    """
+    if installed is None:
+        from autocolor.weights import installed_weights
+
+        installed = installed_weights()
+    choices: dict[str, str] = {name: name for name in installed}
+    default = "default" if "default" in choices else (next(iter(choices)) if choices else None)
+    if extra:
+        if extra in choices:
+            default = extra
+        else:
+            label = Path(extra).name if Path(extra).suffix else extra
+            if label in choices:
+                label = f"{label} ({extra})"
+            choices = {label: extra, **choices}
+            default = label
+    return choices, default
+
+
+def render_size_options(model_size: int) -> list[int]:
+    """:data:`RENDER_SIZES` with the model's own render size among them, sorted."""
+    return sorted({*RENDER_SIZES, int(model_size)})
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+
+class ModelHandle:
+    """A loaded :class:`~autocolor.infer.colorizer.Colorizer` shared by every session of the
+    process, with a lock so two sessions do not run the network at once on a small CPU."""
+
+    def __init__(self, name_or_path: str, colorizer: Any) -> None:
+        self.name_or_path = name_or_path
+        self.colorizer = colorizer
+        self.lock = threading.Lock()
+
+    @property
+    def render_size(self) -> int:
+        return int(self.colorizer.render_size)
+
+    def predict(self, lightness: np.ndarray, render_size: int) -> np.ndarray:
+        """Full-res L (H, W) -> ab_norm (2, h, w) at the render shape (small; upsample later)."""
+        from autocolor.infer.pipeline import model_input, render_shape
+
+        shape = render_shape(*lightness.shape, int(render_size))
+        batch = model_input(lightness, shape)[None]  # (1, 1, h, w)
+        with self.lock:
+            ab_small = self.colorizer.backend.predict(batch)[0]
+        COUNTERS["predictions"] += 1
+        return np.asarray(ab_small, dtype=np.float32)
+
+
+def load_model(name_or_path: str) -> ModelHandle:
+    """Load weights by installed name or path (the page caches this once per process)."""
+    from autocolor.infer.colorizer import Colorizer
+
+    colorizer = Colorizer.from_pretrained(name_or_path, backend="auto", device="cpu")
+    COUNTERS["model_loads"] += 1
+    return ModelHandle(str(name_or_path), colorizer)
+
+
+# -- uploads -------------------------------------------------------------------------------------
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _open_checked(data: bytes, name: str, max_pixels: int):
+    """Open ``data`` with Pillow, refusing empty data and more than ``max_pixels`` before any
+    pixel is decoded. Returns the opened image (caller closes); raises :class:`ImageError`."""
+    if not data:
+        raise ImageError(name, "empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as error:
+        raise ImageError(name, "not an image, or a format Pillow cannot read") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(name, f"too many pixels (limit {max_pixels:,})") from error
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ImageError(name, f"corrupt or truncated image ({first_line(error)})") from error
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise ImageError(name, f"too many pixels ({width} x {height} = {width * height:,}; "
+                               f"this app accepts up to {max_pixels:,})")
+    return image
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def decode_upload(data: bytes, name: str, max_pixels: int = APP_MAX_PIXELS) -> LoadedImage:
+    """Uploaded bytes -> :class:`LoadedImage` (upright, full resolution), like
+    :func:`autocolor.images.load_image` but from memory.
+
+    Raises:
+        ImageError: empty, not an image, truncated or corrupt, too many pixels, unsupported mode;
+            ``str()`` is one line that starts with ``name``.
+    """
+    from autocolor.images import _rgb_icc_profile, lightness_from_pil
+
+    image = _open_checked(data, name, max_pixels)
+    try:
+        with image:
+            source_format = image.format
+            stored_size = image.size
+            exif = image.getexif()
+            orientation = int(exif.get(0x0112, 1) or 1)
+            icc = image.info.get("icc_profile")
+            image.load()  # decode now: truncation surfaces here, not half-way through colouring
+            upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+            loaded = lightness_from_pil(upright, name)
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ImageError(name, f"corrupt or truncated image ({first_line(error)})") from error
+    except MemoryError as error:
+        raise ImageError(name, "not enough memory to decode this image") from error
+    loaded.format = source_format
+    loaded.orientation = orientation
+    loaded.stored_size = stored_size
+    loaded.icc_profile = _rgb_icc_profile(icc)
+    if len(exif):
+        exif[0x0112] = 1
+        loaded.exif = exif.tobytes()
+    return loaded
+
+
+def decode_reference(data: bytes, name: str, max_pixels: int = APP_MAX_PIXELS,
+                     max_side: int = REFERENCE_MAX_SIDE) -> np.ndarray:
+    """A reference photo -> (h, w, 3) uint8 sRGB, upright, long side at most ``max_side``."""
+    image = _open_checked(data, name, max_pixels)
+    try:
+        with image:
+            image.draft("RGB", (max_side, max_side))  # JPEG: decode at a fraction of the size
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+            upright.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+            return np.asarray(upright, dtype=np.uint8)
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ImageError(name, f"corrupt or truncated image ({first_line(error)})") from error
+
+
+# -- one photo on the page -----------------------------------------------------------------------
+
+
+@dataclass
+class Photo:
+    """An upload and what has been computed for it; lives in the browser session's state."""
+
+    name: str
+    digest: str
+    loaded: LoadedImage | None = None
+    error: str | None = None
+    hints: list[HintPoint] = field(default_factory=list)
+    last_click: Any = None  # the click component's last value, so a rerun does not re-add it
+    # (model, render size) -> ab_norm (2, h, w) at the render shape: a saturation or hint change
+    # re-uses it instead of running the network again.
+    predictions: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    render_key: tuple | None = None
+    rgb: np.ndarray | None = None  # (H, W, 3) uint8 or uint16, full resolution
+    preview: Image.Image | None = None
+
+    @classmethod
+    def from_upload(cls, name: str, data: bytes, max_pixels: int = APP_MAX_PIXELS) -> Photo:
+        """Decode an upload; a bad one becomes a Photo with ``error`` set (never raises)."""
+        photo = cls(name=name, digest=digest(data))
+        try:
+            photo.loaded = decode_upload(data, name, max_pixels)
+        except ImageError as error:
+            photo.error = str(error)
+        except MemoryError:
+            photo.error = f"{name}: not enough memory to decode this image"
+        return photo
+
+    @property
+    def size(self) -> tuple[int, int]:
+        assert self.loaded is not None
+        return self.loaded.size
+
+    @property
+    def hint_set(self) -> HintSet:
+        return HintSet(tuple(self.hints))
+
+    def prediction(self, model: ModelHandle, render_size: int) -> np.ndarray:
+        key = (model.name_or_path, int(render_size))
+        if key not in self.predictions:
+            assert self.loaded is not None
+            self.predictions[key] = model.predict(self.loaded.lightness, int(render_size))
+        return self.predictions[key]
+
+    def render(self, model: ModelHandle, render_size: int, saturation: float,
+               reference: np.ndarray | None = None, reference_digest: str | None = None) -> bool:
+        """Bring ``rgb`` and ``preview`` up to date; returns True when it had to recompute."""
+        key = (model.name_or_path, int(render_size), round(float(saturation), 4),
+               self.hint_set, reference_digest if reference is not None else None)
+        if key == self.render_key and self.rgb is not None:
+            return False
+        assert self.loaded is not None
+        ab_small = self.prediction(model, render_size)
+        self.rgb = colorize(self.loaded, ab_small, saturation, self.hint_set, reference)
+        self.preview = preview_image(self.rgb, self.loaded.alpha)
+        self.render_key = key
+        return True
+
+    def add_click(self, value: Mapping[str, Any] | None, rgb: tuple[int, int, int],
+                  radius: float) -> bool:
+        """Turn a new click of the image component into a hint; returns True if one was added."""
+        if not value or value == self.last_click or self.loaded is None:
+            return False
+        self.last_click = dict(value)
+        point = click_to_hint(value, self.size, rgb, radius)
+        if point is None:
+            return False
+        self.hints.append(point)
+        return True
+
+    def png(self) -> bytes:
+        """The result as PNG at the input's exact size (alpha, 16 bits, EXIF, ICC kept)."""
+        assert self.rgb is not None and self.loaded is not None
+        return png_bytes(self.rgb, self.loaded)
+
+
+def colorize(loaded: LoadedImage, ab_small: np.ndarray, saturation: float = 1.0,
+             hints: HintSet | None = None, reference: np.ndarray | None = None) -> np.ndarray:
+    """Predicted ab_norm at the render shape -> full-resolution sRGB (H, W, 3) uint8/uint16."""
+    from autocolor.infer.colorizer import Colorizer
+    from autocolor.infer.pipeline import upsample_ab
+
+    lightness = loaded.lightness
+    ab = upsample_ab(ab_small, *lightness.shape)
+    if hints:
+        hints.validate(loaded.size)
+    ab = Colorizer.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
+    COUNTERS["renders"] += 1
+    return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return (rgb // 257).astype(np.uint8) if rgb.dtype == np.uint16 else rgb
+
+
+def _preview_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def preview_image(rgb: np.ndarray, alpha: np.ndarray | None = None,
+                  max_side: int = PREVIEW_MAX_SIDE) -> Image.Image:
+    """What the page shows: 8-bit, long side at most ``max_side`` (downloads stay full size)."""
+    image = Image.fromarray(_to_uint8(rgb), "RGB")
+    if alpha is not None:
+        image.putalpha(Image.fromarray(_to_uint8(alpha), "L"))
+    size = _preview_size(*image.size, max_side)
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
+def gray_preview(loaded: LoadedImage, hints: Sequence[HintPoint] = (),
+                 max_side: int = PREVIEW_MAX_SIDE) -> Image.Image:
+    """The black-and-white input as shown (RGB, scaled), with a dot on every hint."""
+    from autocolor.infer.pipeline import resize_plane
+
+    width, height = loaded.size
+    size = _preview_size(width, height, max_side)
+    lightness = resize_plane(loaded.lightness, size[1], size[0])
+    gray = lab_to_rgb_array(lightness, np.zeros((*lightness.shape, 2), np.float32))
+    image = Image.fromarray(gray, "RGB")
+    draw = ImageDraw.Draw(image)
+    scale = size[0] / width
+    for point in hints:
+        x, y = (point.x + 0.5) * scale, (point.y + 0.5) * scale
+        r = max(5.0, point.radius * scale)
+        draw.ellipse((x - r - 2, y - r - 2, x + r + 2, y + r + 2), fill=(0, 0, 0))
+        draw.ellipse((x - r - 1, y - r - 1, x + r + 1, y + r + 1), fill=(255, 255, 255))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=point.rgb)
+    return image
+
+
+def click_to_hint(value: Mapping[str, Any], full_size: tuple[int, int],
+                  rgb: tuple[int, int, int], radius: float = 0.0) -> HintPoint | None:
+    """A click on the shown image ``{"x", "y", "width", "height"}`` (display pixels) -> a hint
+    at the same place in the full-resolution upright photo, or None for a malformed value."""
+    try:
+        x, y = float(value["x"]), float(value["y"])
+        shown_w, shown_h = float(value["width"]), float(value["height"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (x, y, shown_w, shown_h)) or shown_w <= 0 or shown_h <= 0:
+        return None
+    width, height = full_size
+    # Pixel centres: display pixel x covers [x, x+1) of shown_w, i.e. (x + 0.5) / shown_w of W.
+    full_x = min(max((x + 0.5) * width / shown_w - 0.5, 0.0), width - 1.0)
+    full_y = min(max((y + 0.5) * height / shown_h - 0.5, 0.0), height - 1.0)
+    return HintPoint(x=round(full_x, 2), y=round(full_y, 2), rgb=tuple(int(c) for c in rgb),
+                     radius=max(0.0, float(radius)))
+
+
+def hint_radius(size: tuple[int, int], percent: float) -> float:
+    """Hint disc radius in photo pixels from a percentage of the long side."""
+    return round(max(size) * max(0.0, float(percent)) / 100.0, 1)
+
+
+def hex_to_rgb(color: str) -> tuple[int, int, int]:
+    from autocolor.hints.points import parse_color
+
+    return parse_color(color)
+
+
+# -- downloads -----------------------------------------------------------------------------------
+
+
+def result_name(upload_name: str) -> str:
+    """``photo.jpg`` -> ``photo-color.png``."""
+    stem = Path(upload_name).stem or "photo"
+    return f"{stem}-color.png"
+
+
+def png_bytes(rgb: np.ndarray, loaded: LoadedImage, compress_level: int = 3) -> bytes:
+    """Full-size PNG bytes (16-bit when the input was, alpha/EXIF/ICC kept)."""
+    encoded = encode_image(rgb, loaded, ".png")
+    if isinstance(encoded, bytes):
+        return encoded
+    options: dict[str, Any] = {}
+    if loaded.exif:
+        options["exif"] = loaded.exif
+    if loaded.icc_profile:
+        options["icc_profile"] = loaded.icc_profile
+    buffer = io.BytesIO()
+    encoded.save(buffer, "PNG", compress_level=compress_level, **options)
+    return buffer.getvalue()
+
+
+def zip_bytes(files: Sequence[tuple[str, bytes]]) -> bytes:
+    """A zip of (name, data); repeated names get ``-2``, ``-3``... PNGs are stored, not deflated."""
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in files:
+            stem, suffix = Path(name).stem, Path(name).suffix
+            unique, count = name, 1
+            while unique in used:
+                count += 1
+                unique = f"{stem}-{count}{suffix}"
+            used.add(unique)
+            archive.writestr(unique, data)
+    return buffer.getvalue()

@@ -1,0 +1,6 @@
+"""Colour science: Lab constants (torch-free), torch conversions in :mod:`autocolor.color.lab`,
+NumPy conversions for inference in :mod:`autocolor.color.lab_numpy`."""
+
+from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
+
+__all__ = ["AB_SCALE", "L_SCALE", "L_SHIFT"]

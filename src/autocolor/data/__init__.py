@@ -1,0 +1,1 @@
+"""Data: the training cache format, the default corpus, own-photo preparation, Unsplash Lite."""

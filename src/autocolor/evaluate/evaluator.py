@@ -1,0 +1,243 @@
+"""Score a colorizer on a folder of colour photos, next to the gray baseline.
+
+For every photo: read it as 8-bit sRGB, take its Lab lightness L, colour L with the colorizer's
+batched full-resolution path (``colorize_lightness_batch``), rebuild sRGB from (L, ab) with
+:func:`autocolor.color.lab_numpy.lab_to_rgb`, and score that against the original; the gray
+baseline (L with a = b = 0) is scored the same way.
+
+The colorizer is any object with ``colorize_lightness_batch(list of (H, W) float32 L in
+[0, 100]) -> list of (H, W, 2) float32 ab`` (or, failing that, ``colorize_lightness``), such as
+:class:`autocolor.infer.colorizer.Colorizer`. This module never imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from autocolor.color.lab_numpy import lab_to_rgb
+from autocolor.data.cache import MIN_AB_SPREAD, is_cache
+from autocolor.evaluate.metrics import METRICS, colorfulness, rgb_to_lab_u8, score_pair
+from autocolor.evaluate.photos import DEFAULT_SPLIT, Photo, list_photos, load_rgb
+from autocolor.evaluate.report import ReportWriter
+
+DEFAULT_BATCH_SIZE = 8
+
+
+class LightnessColorizer(Protocol):
+    def colorize_lightness_batch(self, lightness: list[np.ndarray]) -> list[np.ndarray]: ...
+
+
+def lab_to_rgb_u8(lightness: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
+    """Join (H, W) L and (H, W, 2) ab (None: a = b = 0) into (H, W, 3) uint8 sRGB."""
+    lab = np.zeros((*lightness.shape, 3), dtype=np.float32)
+    lab[..., 0] = lightness
+    if ab is not None:
+        lab[..., 1:] = ab
+    return np.clip(lab_to_rgb(lab) * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+
+
+def _colorize(colorizer: Any, lightness: list[np.ndarray]) -> list[np.ndarray]:
+    batch = getattr(colorizer, "colorize_lightness_batch", None)
+    if batch is not None:
+        results = list(batch(lightness))
+    else:
+        results = [colorizer.colorize_lightness(item) for item in lightness]
+    if len(results) != len(lightness):
+        raise ValueError(f"colorizer returned {len(results)} results for {len(lightness)} inputs")
+    checked = []
+    for item, ab in zip(lightness, results, strict=True):
+        ab = np.asarray(ab, dtype=np.float32)
+        if ab.shape != (*item.shape, 2):
+            raise ValueError(f"colorizer returned ab of shape {ab.shape} for L of {item.shape}")
+        checked.append(ab)
+    return checked
+
+
+def _downscale(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb, "RGB").resize(size, Image.Resampling.LANCZOS))
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Set-level numbers: the mean of each per-photo metric for ours and gray, their
+    differences (ours - gray), the originals' mean colourfulness and the ratio of mean
+    colourfulness to it."""
+    summary: dict[str, Any] = {}
+    for method in ("ours", "gray"):
+        summary[method] = {key: _mean([row[method][key] for row in rows]) for key in METRICS}
+    summary["delta"] = {
+        key: None
+        if summary["ours"][key] is None or summary["gray"][key] is None
+        else summary["ours"][key] - summary["gray"][key]
+        for key in METRICS
+    }
+    original_cf = _mean([row["original_colorfulness"] for row in rows])
+    summary["original"] = {"colorfulness": original_cf}
+    summary["colorfulness_ratio"] = {
+        method: None
+        if not original_cf or summary[method]["colorfulness"] is None
+        else summary[method]["colorfulness"] / original_cf
+        for method in ("ours", "gray")
+    }
+    return summary
+
+
+def evaluate_photos(
+    colorizer: LightnessColorizer,
+    photos: list[Photo],
+    report_dir: str | os.PathLike | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    score_max_side: int | None = None,
+    thumb_height: int = 256,
+    progress: bool = True,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Score ``photos`` (see :func:`evaluate_folder`, which lists them for you)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    if score_max_side is not None and score_max_side < 8:
+        raise ValueError("score_max_side must be >= 8 (or None for full size)")
+    started = time.perf_counter()
+    writer = ReportWriter(report_dir, thumb_height=thumb_height) if report_dir else None
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    seconds_colorize = 0.0
+    downscaled = 0
+    bar = tqdm(total=len(photos), unit="photo", desc="eval", disable=not progress)
+    try:
+        for start in range(0, len(photos), batch_size):
+            loaded = []
+            for photo in photos[start : start + batch_size]:
+                try:
+                    rgb = load_rgb(photo.path)
+                except (OSError, ValueError, Image.DecompressionBombError) as error:
+                    skipped.append(
+                        {"file": photo.name, "error": f"{type(error).__name__}: {error}"}
+                    )
+                    bar.update(1)
+                    continue
+                # keep only L: the original's Lab is recomputed when scoring, so a batch of
+                # large photos holds 7 bytes per pixel here rather than 19
+                lightness = np.ascontiguousarray(rgb_to_lab_u8(rgb)[..., 0])
+                loaded.append((photo, rgb, lightness))
+            if not loaded:
+                continue
+            tick = time.perf_counter()
+            predictions = _colorize(colorizer, [item[2] for item in loaded])
+            seconds_colorize += time.perf_counter() - tick
+            for (photo, original, lightness), ab in zip(loaded, predictions, strict=True):
+                height, width = lightness.shape
+                ours = lab_to_rgb_u8(lightness, ab)
+                gray = lab_to_rgb_u8(lightness, None)
+                if score_max_side is not None and max(height, width) > score_max_side:
+                    scale = score_max_side / max(height, width)
+                    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+                    original, ours, gray = (_downscale(x, size) for x in (original, ours, gray))
+                    downscaled += 1
+                original_lab = rgb_to_lab_u8(original)
+                ours_lab = rgb_to_lab_u8(ours)
+                row: dict[str, Any] = {
+                    "file": photo.name,
+                    "width": width,
+                    "height": height,
+                    "scored_width": original.shape[1],
+                    "scored_height": original.shape[0],
+                    "original_colorfulness": colorfulness(original),
+                    "original_ab_spread": float(
+                        np.sqrt(original_lab[..., 1].var() + original_lab[..., 2].var())
+                    ),
+                    "ours": score_pair(
+                        original, ours, original_lab=original_lab, predicted_lab=ours_lab
+                    ),
+                    "gray": score_pair(original, gray, original_lab=original_lab),
+                }
+                if writer is not None:
+                    row["grid"] = writer.add_image(
+                        photo.name, original, gray, ours, original_lab, ours_lab
+                    )
+                rows.append(row)
+                bar.update(1)
+            del loaded, predictions
+    finally:
+        bar.close()
+    result: dict[str, Any] = {
+        "settings": {
+            "render_size": getattr(colorizer, "render_size", None),
+            "batch_size": batch_size,
+            "score_max_side": score_max_side,
+            "downscaled_for_scoring": downscaled,
+            **(settings or {}),
+        },
+        "summary": summarize(rows),
+        "images": rows,
+        "skipped": skipped,
+        "near_gray_originals": [
+            row["file"] for row in rows if row["original_ab_spread"] < MIN_AB_SPREAD
+        ],
+        "timing": {
+            "seconds_total": time.perf_counter() - started,
+            "seconds_colorize": seconds_colorize,
+        },
+    }
+    if writer is not None:
+        result["report"] = str(writer.finish(result))
+    return result
+
+
+def evaluate_folder(
+    colorizer: LightnessColorizer,
+    data_dir: str | os.PathLike,
+    split: str | None = DEFAULT_SPLIT,
+    limit: int | None = None,
+    report_dir: str | os.PathLike | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    score_max_side: int | None = None,
+    thumb_height: int = 256,
+    progress: bool = True,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``colorizer`` on a training cache's ``split`` (train, val, test or all) or on
+    every photo under a plain folder (``split`` ignored), the first ``limit`` by name.
+
+    Returns the result dict (also written to ``report_dir/metrics.json`` when ``report_dir`` is
+    given, with ``report.md``, grids and histograms): ``settings``, ``summary`` (``ours``,
+    ``gray``: mean of each metric; ``delta``: ours - gray; ``original``: mean colourfulness;
+    ``colorfulness_ratio``), ``images`` (per-photo rows), ``skipped``, ``near_gray_originals``,
+    ``timing`` and, with a report, ``report`` (the path of report.md).
+
+    ``score_max_side`` (None: full size, the default) downscales photos whose long side is
+    larger, after colourisation and for scoring only; the report says so.
+    """
+    cache = is_cache(data_dir)
+    photos = list_photos(data_dir, split if cache else None, limit, exclude=report_dir)
+    info: dict[str, Any] = {
+        "data": str(Path(data_dir)),
+        "data_kind": "cache" if cache else "folder",
+        "split": (split or DEFAULT_SPLIT) if cache else None,
+        "limit": limit,
+    }
+    return evaluate_photos(
+        colorizer,
+        photos,
+        report_dir,
+        batch_size=batch_size,
+        score_max_side=score_max_side,
+        thumb_height=thumb_height,
+        progress=progress,
+        settings={**info, **(settings or {})},
+    )
+
+
+__all__ = ["evaluate_folder", "evaluate_photos", "lab_to_rgb_u8", "summarize"]

@@ -1,0 +1,285 @@
+"""Reading photos into full-resolution lightness, and writing colour results safely.
+
+Pillow does the decoding and encoding. Everything here is NumPy (no torch), so the ONNX path
+stays light. Errors are :class:`ImageError` with a one-line message that names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from autocolor.color.lab_numpy import gray_to_lightness, lab_to_rgb, srgb_to_linear
+
+# 100 megapixels: a 24 MP photo passes with room; a 20000 x 20000 "bomb" (400 MP) does not.
+# Peak memory is about 40 bytes per pixel, so the default bounds a job to about 4 GB.
+DEFAULT_MAX_PIXELS = 100_000_000
+# Lossy JPEG inputs stay JPEG; everything else becomes PNG (lossless, alpha, 16 bit).
+JPEG_SUFFIXES = {".jpg", ".jpeg", ".jfif", ".mpo"}
+INPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".jfif",
+                  ".jp2", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".mpo"}
+# A photo whose chroma spread (Lab units) is below this is treated as black and white.
+GRAY_CHROMA_THRESHOLD = 2.0
+JPEG_QUALITY = 95
+# Rows per strip when converting Lab to RGB: bounds temporary memory on 24 MP photos.
+STRIP_ROWS = 256
+
+# Truncated files must fail loudly, not decode half a photo in gray.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+class ImageError(Exception):
+    """A photo that cannot be read or written; str() is one line naming the file."""
+
+    def __init__(self, path: str | os.PathLike | None, reason: str) -> None:
+        self.path = str(path) if path is not None else "<image>"
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class LoadedImage:
+    """A photo reduced to what colorization needs, upright (EXIF orientation applied)."""
+
+    lightness: np.ndarray  # (H, W) float32, CIE L* in [0, 100], full resolution
+    alpha: np.ndarray | None = None  # (H, W) uint8 or uint16, same depth as the output
+    bit_depth: int = 8  # 8 or 16
+    format: str | None = None  # Pillow format name of the source (JPEG, PNG, ...)
+    exif: bytes | None = None  # with orientation reset to 1, since pixels are now upright
+    icc_profile: bytes | None = None  # only RGB profiles (a gray profile is wrong on RGB output)
+    had_color: bool = False  # the input had chroma and was taken to gray first
+    orientation: int = 1  # the EXIF orientation that was applied
+    stored_size: tuple[int, int] = (0, 0)  # (W, H) before orientation, for hint coordinates
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(W, H) of the upright image, as Pillow reports sizes."""
+        return self.lightness.shape[1], self.lightness.shape[0]
+
+
+def _rgb_lightness(rgb: np.ndarray, max_value: float) -> np.ndarray:
+    """(H, W, 3) integer sRGB -> L* (H, W) float32; only luminance is needed for L."""
+    linear_luminance = np.zeros(rgb.shape[:2], dtype=np.float32)
+    weights = (0.212671, 0.715160, 0.072169)  # Y row of the sRGB -> XYZ matrix
+    if max_value == 255:
+        lut = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
+        for channel, weight in enumerate(weights):
+            linear_luminance += weight * lut[rgb[..., channel]]
+    else:
+        for channel, weight in enumerate(weights):
+            linear_luminance += weight * srgb_to_linear(rgb[..., channel] / np.float32(max_value))
+    from autocolor.color.lab_numpy import _EPS, _KAPPA
+
+    f = np.where(linear_luminance > _EPS, np.cbrt(linear_luminance),
+                 (_KAPPA * linear_luminance + 16.0) / 116.0)
+    return (116.0 * f - 16.0).astype(np.float32)
+
+
+def _has_color(rgb: np.ndarray) -> bool:
+    """True when an (H, W, 3) image has visible chroma (checked on a subsample for speed)."""
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250_000)))
+    sample = rgb[::step, ::step].astype(np.int32)
+    spread = np.abs(sample[..., 0] - sample[..., 1]) + np.abs(sample[..., 1] - sample[..., 2])
+    scale = 255.0 if rgb.dtype == np.uint8 else 65535.0
+    return float(np.percentile(spread, 99)) / scale * 100.0 > GRAY_CHROMA_THRESHOLD
+
+
+def lightness_from_pil(image: Image.Image, name: str | None = None) -> LoadedImage:
+    """Any Pillow mode -> :class:`LoadedImage` (no EXIF handling here; see :func:`load_image`)."""
+    mode = image.mode
+    alpha = None
+    bit_depth = 8
+    had_color = False
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(image)
+        if mode == "I" and (values.min() < 0 or values.max() > 65535):
+            raise ImageError(name, f"unsupported 32-bit integer image (values {values.min()}..{values.max()})")
+        values = values.astype(np.float32) / 65535.0
+        lightness = gray_to_lightness(values)
+        bit_depth = 16
+    elif mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+            raise ImageError(name, "unsupported floating-point image (values outside [0, 1])")
+        lightness = gray_to_lightness(values)
+        bit_depth = 16
+    elif mode in ("1", "L", "LA", "La"):
+        gray = np.asarray(image.convert("L"))
+        lightness = gray_to_lightness(np.arange(256, dtype=np.float32) / 255.0)[gray]
+        if mode in ("LA", "La"):
+            alpha = np.asarray(image.getchannel("A"))
+    else:
+        if mode in ("P", "PA"):
+            has_alpha = mode == "PA" or "transparency" in image.info
+            image = image.convert("RGBA" if has_alpha else "RGB")
+        elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+            image = image.convert("RGB")
+        elif mode not in ("RGB", "RGBA"):
+            raise ImageError(name, f"unsupported image mode {mode!r}")
+        if image.mode == "RGBA":
+            alpha = np.asarray(image.getchannel("A"))
+            image = image.convert("RGB")
+        rgb = np.asarray(image)
+        had_color = _has_color(rgb)
+        lightness = _rgb_lightness(rgb, 255)
+    if alpha is not None and bit_depth == 16:
+        alpha = (alpha.astype(np.uint16) * 257).astype(np.uint16)
+    return LoadedImage(lightness=lightness, alpha=alpha, bit_depth=bit_depth, had_color=had_color)
+
+
+def _rgb_icc_profile(icc: bytes | None) -> bytes | None:
+    # The colour-space signature lives at bytes 16..20 of an ICC header.
+    return icc if icc and len(icc) >= 20 and icc[16:20] == b"RGB " else None
+
+
+def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Read a photo file into full-resolution lightness, upright, with metadata.
+
+    Raises:
+        ImageError: empty, truncated, corrupt, not an image, too many pixels, unsupported mode.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError(path, "empty file (0 bytes)")
+    except OSError as error:
+        raise ImageError(path, f"cannot read: {error.strerror or error}") from error
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return _load_opened(image, path, max_pixels)
+    except ImageError:
+        raise
+    except UnidentifiedImageError as error:
+        raise ImageError(path, "not an image, or a format Pillow cannot read") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(path, f"too many pixels (limit {max_pixels:,}): {error}") from error
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ImageError(path, f"corrupt or truncated image ({reason})") from error
+    except MemoryError as error:
+        raise ImageError(path, "not enough memory to decode this image") from error
+
+
+def _load_opened(image: Image.Image, path: Path, max_pixels: int) -> LoadedImage:
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(path, f"too many pixels ({width}x{height} > limit {max_pixels:,};"
+                               " raise it with --max-pixels)")
+    source_format = image.format
+    icc = image.info.get("icc_profile")
+    exif = image.getexif()
+    orientation = int(exif.get(0x0112, 1) or 1)
+    image.load()  # decode now, so truncation errors surface here
+    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+    loaded = lightness_from_pil(upright, str(path))
+    loaded.format = source_format
+    loaded.orientation = orientation
+    loaded.stored_size = (width, height)
+    loaded.icc_profile = _rgb_icc_profile(icc)
+    if len(exif):
+        exif[0x0112] = 1
+        loaded.exif = exif.tobytes()
+    return loaded
+
+
+def output_suffix(input_path: str | os.PathLike) -> str:
+    """JPEG stays JPEG; anything else becomes PNG. Decided from the name alone, so a resumed
+    batch can skip finished outputs without decoding their inputs."""
+    return ".jpg" if Path(input_path).suffix.lower() in JPEG_SUFFIXES else ".png"
+
+
+def lab_to_rgb_array(lightness: np.ndarray, ab: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """Join full-res L (H, W) with ab (H, W, 2) into sRGB (H, W, 3) uint8 or uint16, in strips."""
+    if lightness.shape != ab.shape[:2] or ab.shape[-1] != 2:
+        raise ValueError(f"lightness {lightness.shape} and ab {ab.shape} do not match")
+    dtype, scale = (np.uint16, 65535.0) if bit_depth == 16 else (np.uint8, 255.0)
+    out = np.empty((*lightness.shape, 3), dtype=dtype)
+    for top in range(0, lightness.shape[0], STRIP_ROWS):
+        rows = slice(top, top + STRIP_ROWS)
+        lab = np.concatenate([lightness[rows, :, None], ab[rows]], axis=-1)  # (h, W, 3)
+        out[rows] = (lab_to_rgb(lab.astype(np.float32, copy=False)) * scale + 0.5).astype(dtype)
+    return out
+
+
+def _png16_bytes(pixels: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
+    """A 16-bit RGB(A) PNG (Pillow cannot write 48/64-bit colour PNGs)."""
+    height, width, channels = pixels.shape
+    color_type = {3: 2, 4: 6}[channels]
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    rows = np.empty((height, 1 + width * channels * 2), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type None
+    rows[:, 1:] = pixels.astype(">u2").view(np.uint8).reshape(height, -1)
+    body = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16,
+                                                              color_type, 0, 0, 0))
+    if icc:
+        body += chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        body += chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    body += chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + chunk(b"IEND", b"")
+    return body
+
+
+def encode_image(rgb: np.ndarray, loaded: LoadedImage, suffix: str) -> bytes | Image.Image:
+    """Build what :func:`save_image` writes: bytes for 16-bit PNG, a Pillow image otherwise."""
+    if loaded.alpha is not None:
+        rgb = np.concatenate([rgb, loaded.alpha[..., None].astype(rgb.dtype)], axis=-1)
+    if rgb.dtype == np.uint16:
+        if suffix != ".png":  # a 16-bit JPEG does not exist; keep the depth rather than the format
+            raise ValueError("16-bit output must be written as PNG")
+        return _png16_bytes(rgb, loaded.icc_profile, loaded.exif)
+    return Image.fromarray(rgb, "RGBA" if rgb.shape[-1] == 4 else "RGB")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_image(rgb: np.ndarray, path: str | os.PathLike, loaded: LoadedImage) -> Path:
+    """Write (H, W, 3) uint8/uint16 sRGB to ``path`` through a temporary file and a rename.
+
+    Keeps alpha, EXIF (orientation reset) and RGB ICC profiles from ``loaded``. A failure leaves
+    no file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    encoded = encode_image(rgb, loaded, suffix)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part",
+                                         delete=False)
+    try:
+        with handle:
+            if isinstance(encoded, bytes):
+                handle.write(encoded)
+            else:
+                options: dict = {}
+                if loaded.exif:
+                    options["exif"] = loaded.exif
+                if loaded.icc_profile:
+                    options["icc_profile"] = loaded.icc_profile
+                if suffix in (".jpg", ".jpeg"):
+                    encoded.save(handle, "JPEG", quality=JPEG_QUALITY, **options)
+                else:
+                    encoded.save(handle, "PNG", compress_level=1, **options)
+        os.chmod(handle.name, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
+        os.replace(handle.name, path)
+    except BaseException:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+        raise
+    return path

@@ -1,0 +1,1 @@
+"""Inference: torch-free pipeline, interchangeable backends, and the ``Colorizer`` API."""

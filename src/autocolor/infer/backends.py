@@ -1,0 +1,68 @@
+"""Backends run the network: ``predict(l_norm (B,1,h,w) float32) -> ab_norm (B,2,h,w) float32``.
+
+Only :class:`TorchBackend` imports torch, and only when it is created.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+class Backend(Protocol):
+    name: str
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray: ...
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(self, weights: Path, device: str = "cpu") -> None:
+        import torch
+
+        from autocolor.weights import load_model
+
+        if device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
+        self.torch = torch
+        self.device = device
+        self.model, self.metadata = load_model(weights, device=device)
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            batch = torch.from_numpy(np.ascontiguousarray(l_norm, dtype=np.float32)).to(self.device)
+            return self.model(batch).float().cpu().numpy()  # (B,2,h,w)
+
+
+def onnx_path_for(weights: Path) -> Path:
+    """The ONNX file that ships beside a weights file (same stem)."""
+    return weights.with_suffix(".onnx")
+
+
+def onnx_available(weights: Path) -> bool:
+    if not onnx_path_for(weights).is_file():
+        return False
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def create_backend(kind: str, weights: Path, device: str = "cpu") -> Backend:
+    """``auto`` takes ONNX Runtime on the CPU when an ONNX file is beside the weights."""
+    if kind not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {kind!r}")
+    if kind == "auto":
+        kind = "onnx" if device == "cpu" and onnx_available(weights) else "torch"
+    if kind == "onnx":
+        from autocolor.infer.onnx_backend import OnnxBackend
+
+        return OnnxBackend(onnx_path_for(weights) if weights.suffix != ".onnx" else weights, device)
+    return TorchBackend(weights, device)

@@ -1,0 +1,79 @@
+"""Output heads: how decoder features become ab.
+
+- ``RegressionHead``: conv -> 2 channels -> tanh, ab_norm directly (trained with L1/MSE).
+- ``BinsHead``: logits over a grid of ab bins (Zhang et al. 2016 style); decoded to ab with an
+  annealed mean at a temperature T (lower T = more vivid, T = 1 = the mean = most restrained).
+  T is a buffer so it travels with the weights and the ONNX export.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from autocolor.color.constants import AB_SCALE
+
+# Bin grid over a, b in Lab units: centres every AB_BIN_STEP from -AB_BIN_LIMIT to +AB_BIN_LIMIT.
+AB_BIN_STEP = 10.0
+AB_BIN_LIMIT = 110.0
+
+
+def ab_bin_centers() -> torch.Tensor:
+    """(Q, 2) bin centres in normalized ab units, a-major order; Q = 23 * 23 = 529."""
+    axis = torch.arange(-AB_BIN_LIMIT, AB_BIN_LIMIT + 0.5, AB_BIN_STEP) / AB_SCALE  # (23,)
+    grid_a, grid_b = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([grid_a.reshape(-1), grid_b.reshape(-1)], dim=1)
+
+
+def soft_encode_ab(ab_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bilinear soft-encoding of ab on the bin grid.
+
+    Args:
+        ab_norm: (B,2,H,W) normalized ab.
+
+    Returns:
+        indices (B,4,H,W) long bin indices and weights (B,4,H,W) summing to 1; the weighted mean
+        of the bin centres equals the (clamped) input exactly, so decoding at T = 1 is unbiased.
+    """
+    steps = int(round(2 * AB_BIN_LIMIT / AB_BIN_STEP)) + 1
+    position = (ab_norm * AB_SCALE + AB_BIN_LIMIT) / AB_BIN_STEP  # (B,2,H,W) in bin units
+    position = position.clamp(0.0, steps - 1 - 1e-4)
+    low = position.floor()
+    frac = position - low
+    low = low.long()
+    a0, b0 = low[:, 0], low[:, 1]  # (B,H,W)
+    fa, fb = frac[:, 0], frac[:, 1]
+    indices = torch.stack(
+        [a0 * steps + b0, a0 * steps + b0 + 1, (a0 + 1) * steps + b0, (a0 + 1) * steps + b0 + 1], 1
+    )
+    weights = torch.stack([(1 - fa) * (1 - fb), (1 - fa) * fb, fa * (1 - fb), fa * fb], 1)
+    return indices, weights
+
+
+class RegressionHead(nn.Module):
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 2, 3, padding=1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.conv(features))  # (B,2,H,W) ab_norm
+
+
+class BinsHead(nn.Module):
+    def __init__(self, in_channels: int, temperature: float = 0.5) -> None:
+        super().__init__()
+        self.register_buffer("centers", ab_bin_centers(), persistent=False)  # (Q,2)
+        self.conv = nn.Conv2d(in_channels, self.centers.shape[0], 1)
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        return self.conv(features)  # (B,Q,H,W)
+
+    def decode(self, logits: torch.Tensor) -> torch.Tensor:
+        """Annealed mean: softmax(log p / T) weighted bin centres. (B,Q,H,W) -> (B,2,H,W)."""
+        probabilities = torch.softmax(logits.float() / self.temperature, dim=1)
+        # A 1x1 convolution with the centres as weights: the expectation over bins per pixel.
+        return torch.nn.functional.conv2d(probabilities, self.centers.t()[:, :, None, None])
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.logits(features))

@@ -1,0 +1,41 @@
+"""A timm-style model registry: ``create_model(name, pretrained=..., **kwargs)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+ModelFactory = Callable[..., torch.nn.Module]
+_REGISTRY: dict[str, ModelFactory] = {}
+
+
+def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
+    """Decorator: register ``factory(pretrained: bool, **kwargs) -> nn.Module`` under ``name``."""
+
+    def decorate(factory: ModelFactory) -> ModelFactory:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is already registered")
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def list_models() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_model(name: str, pretrained: bool = False, **kwargs: object) -> torch.nn.Module:
+    """Build a registered colorization model mapping L_norm (B,1,H,W) -> ab_norm (B,2,H,W).
+
+    Args:
+        name: one of :func:`list_models`.
+        pretrained: load the encoder's ImageNet weights (never downloads; see each model).
+        kwargs: passed to the model's factory (for example ``encoder_weights=PATH``).
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    model = _REGISTRY[name](pretrained=pretrained, **kwargs)
+    model.architecture = name  # recorded in weights metadata
+    return model

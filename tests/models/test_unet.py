@@ -1,0 +1,165 @@
+"""lite0-unet: shapes, input checks, output range, both heads, and the bins encoding/decoding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from autocolor.models import create_model
+from autocolor.models.efficientnet_lite import imagenet_weights_path
+from autocolor.models.heads import (
+    AB_BIN_LIMIT,
+    AB_BIN_STEP,
+    BinsHead,
+    RegressionHead,
+    ab_bin_centers,
+    soft_encode_ab,
+)
+from autocolor.models.unet import Lite0UNet
+
+Q = 23 * 23
+
+
+@pytest.fixture(scope="module", params=["bins", "regression"])
+def model(request: pytest.FixtureRequest) -> Lite0UNet:
+    torch.manual_seed(0)
+    return create_model("lite0-unet", head=request.param).eval()
+
+
+def random_l_norm(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+@pytest.mark.parametrize("height,width", [(64, 96), (96, 32)])
+def test_output_shape(model: Lite0UNet, height: int, width: int) -> None:
+    with torch.no_grad():
+        out = model(random_l_norm(2, 1, height, width))
+    assert out.shape == (2, 2, height, width)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 64, 80), (1, 1, 70, 64), (1, 1, 48, 48)])
+def test_sides_must_be_multiples_of_32(model: Lite0UNet, shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="multiples of 32"):
+        model(torch.zeros(shape))
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 64, 64), (1, 64, 64), (64, 64)])
+def test_input_must_be_b1hw(model: Lite0UNet, shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"\(B,1,H,W\)"):
+        model(torch.zeros(shape))
+
+
+def test_regression_output_within_tanh_range() -> None:
+    torch.manual_seed(1)
+    model = create_model("lite0-unet", head="regression").eval()
+    with torch.no_grad():
+        model.head.conv.weight.mul_(1000.0)  # drive tanh into saturation
+        out = model(random_l_norm(1, 1, 64, 64))
+    assert out.min() >= -1.0 and out.max() <= 1.0
+    assert out.abs().max() > 0.99  # saturated, so the bound above is what held it
+
+
+def test_bins_output_within_bin_grid() -> None:
+    torch.manual_seed(2)
+    model = create_model("lite0-unet", head="bins").eval()
+    with torch.no_grad():
+        model.head.conv.weight.mul_(1000.0)  # near one-hot bin choices
+        out = model(random_l_norm(1, 1, 64, 64))
+    assert out.abs().max() <= AB_BIN_LIMIT / 128.0 + 1e-6
+    assert out.abs().max() > 0.3
+
+
+def test_heads() -> None:
+    bins = Lite0UNet(head="bins")
+    regression = Lite0UNet(head="regression")
+    assert isinstance(bins.head, BinsHead) and isinstance(regression.head, RegressionHead)
+    with pytest.raises(ValueError, match="head must be"):
+        Lite0UNet(head="softmax")
+    with torch.no_grad():
+        assert bins.eval().logits(random_l_norm(1, 1, 64, 96)).shape == (1, Q, 32, 48)
+    with pytest.raises(RuntimeError, match="bins"):
+        regression.logits(random_l_norm(1, 1, 64, 64))
+
+
+def test_temperature_is_saved_and_centres_are_not() -> None:
+    state = create_model("lite0-unet", head="bins", temperature=0.42).state_dict()
+    assert float(state["head.temperature"]) == pytest.approx(0.42)
+    assert not any(key.endswith("centers") for key in state)
+    assert "head.temperature" not in create_model("lite0-unet", head="regression").state_dict()
+
+
+def test_encoder_parameters_are_the_encoder() -> None:
+    model = Lite0UNet()
+    encoder = model.encoder_parameters()
+    assert {id(p) for p in encoder} == {id(p) for p in model.encoder.parameters()}
+    assert len(encoder) < len(list(model.parameters()))
+
+
+def test_pretrained_loads_the_imagenet_encoder() -> None:
+    state = torch.load(imagenet_weights_path(), map_location="cpu", weights_only=True)
+    model = create_model("lite0-unet", pretrained=True)
+    encoder_state = model.encoder.state_dict()
+    assert set(encoder_state) == {key for key in state if not key.startswith("_fc.")}
+    for key, value in encoder_state.items():
+        assert torch.equal(value, state[key]), key
+    fresh = create_model("lite0-unet", pretrained=False).encoder.state_dict()
+    assert not torch.equal(fresh["_conv_stem.weight"], state["_conv_stem.weight"])
+
+
+# -- the bins head ------------------------------------------------------------------------------
+
+def test_bin_centres() -> None:
+    centers = ab_bin_centers()
+    assert centers.shape == (Q, 2)
+    axis = torch.arange(-110.0, 110.5, 10.0) / 128.0
+    torch.testing.assert_close(centers[:23, 1], axis)  # a-major: b varies fastest
+    torch.testing.assert_close(centers[::23, 0], axis)
+    assert (AB_BIN_LIMIT, AB_BIN_STEP) == (110.0, 10.0)
+
+
+def test_soft_encode_weights_sum_to_one_and_are_unbiased() -> None:
+    generator = torch.Generator().manual_seed(3)
+    ab = (torch.rand(2, 2, 5, 7, generator=generator) * 2 - 1) * (105.0 / 128.0)
+    ab[0, :, 0, 0] = torch.tensor([0.0, 0.0])  # exactly on a bin centre
+    ab[0, :, 0, 1] = torch.tensor([-110.0, 110.0]) / 128.0  # a grid corner
+    indices, weights = soft_encode_ab(ab)
+    assert indices.shape == weights.shape == (2, 4, 5, 7)
+    assert indices.dtype == torch.long and indices.min() >= 0 and indices.max() < Q
+    assert weights.min() >= 0.0
+    torch.testing.assert_close(weights.sum(1), torch.ones(2, 5, 7))
+    centers = ab_bin_centers()  # (Q,2)
+    decoded = (centers[indices] * weights[..., None]).sum(1).permute(0, 3, 1, 2)  # (B,2,H,W)
+    torch.testing.assert_close(decoded, ab, atol=1e-5, rtol=0)
+
+
+def test_soft_encode_clamps_outside_the_grid() -> None:
+    ab = torch.tensor([0.99, -0.99]).view(1, 2, 1, 1)  # 126.7, beyond the last centre (110)
+    indices, weights = soft_encode_ab(ab)
+    decoded = (ab_bin_centers()[indices] * weights[..., None]).sum(1).flatten()
+    torch.testing.assert_close(decoded, torch.tensor([110.0, -110.0]) / 128.0, atol=1e-4, rtol=0)
+
+
+def test_decode_at_temperature_one_is_the_mean() -> None:
+    """Logits = log of the soft encoding decode back to the encoded ab at T = 1."""
+    head = BinsHead(8, temperature=1.0)
+    ab = torch.tensor([[0.31, -0.42], [-0.05, 0.77]]).T.reshape(1, 2, 1, 2)
+    indices, weights = soft_encode_ab(ab)
+    probabilities = torch.zeros(1, Q, 1, 2).scatter_add_(1, indices, weights)
+    decoded = head.decode(torch.log(probabilities + 1e-12))
+    torch.testing.assert_close(decoded, ab, atol=1e-5, rtol=0)
+
+
+def test_decode_at_low_temperature_approaches_argmax() -> None:
+    head = BinsHead(8, temperature=1e-3)
+    logits = torch.randn(2, Q, 3, 4, generator=torch.Generator().manual_seed(4)) * 3
+    expected = ab_bin_centers()[logits.argmax(1)].permute(0, 3, 1, 2)  # (B,2,H,W)
+    torch.testing.assert_close(head.decode(logits), expected, atol=1e-4, rtol=0)
+    warm = BinsHead(8, temperature=1.0).decode(logits)
+    assert (warm - expected).abs().max() > 0.05  # the temperature matters
+
+
+def test_bins_head_forward_shape() -> None:
+    head = BinsHead(8)
+    assert head(torch.randn(2, 8, 4, 6)).shape == (2, 2, 4, 6)
+    assert float(head.temperature) == 0.5
