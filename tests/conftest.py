@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +17,13 @@ import numpy as np
 import pytest
 
 TINY_RENDER_SIZE = 64
+
+# One intra-op thread for torch (and OpenMP) in tests: the models here are tiny, and on a shared
+# 2-core machine two spinning OpenMP threads per process made the suite about 4x slower whenever
+# anything else was running. Set before torch is imported; an explicit setting wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+if "torch" in sys.modules:  # pragma: no cover - only when a plugin imported torch first
+    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def smooth_rgb_image(seed: int, height: int = 48, width: int = 64) -> np.ndarray:

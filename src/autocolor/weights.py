@@ -101,6 +101,7 @@ def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any],
         state[key] = value
     full = {"normalization": normalization_metadata(), "git_commit": git_commit(), **metadata}
     full.setdefault("architecture", getattr(model, "architecture", type(model).__name__))
+    full.setdefault("model_kwargs", getattr(model, "model_kwargs", {}))
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
         temp = handle.name
     try:

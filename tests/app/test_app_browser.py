@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the dev extra has it; without it the fixtures fail with the import error
+    PlaywrightTimeout = TimeoutError
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +87,7 @@ def server(tiny_weights, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        print(f"--- autocolor app log ---\n{log.read_text()}")  # shown when a test failed
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +110,10 @@ def browser_page(browser, server):
     page.goto(server)
     page.get_by_text("Black-and-white photos").wait_for(timeout=RESULT_TIMEOUT_MS)
     yield page
-    context.close()
+    try:  # printed output is shown only for a failed test: what the page said at the end
+        print(f"--- page text ---\n{page.inner_text('body', timeout=5000)}")
+    finally:
+        context.close()
 
 
 def download(page, label: str, target: Path) -> Image.Image:
@@ -140,10 +150,17 @@ def test_upload_colour_hint_download_and_errors(browser_page, tmp_path, gray_arr
     frame = page.frame_locator('iframe[title*="streamlit_image_coordinates"]').first
     image = frame.locator("img")
     image.wait_for(timeout=RESULT_TIMEOUT_MS)
-    box = image.bounding_box()
-    image.click(position={"x": box["width"] * CLICK_FRACTION[0],
-                          "y": box["height"] * CLICK_FRACTION[1]})
-    page.get_by_text("1 hint(s)").wait_for(timeout=RESULT_TIMEOUT_MS)
+    hint_caption = page.get_by_text(re.compile(r"^\d+ hint\(s\): "))
+    for attempt in range(3):  # a click while the component is still being laid out can be lost
+        box = image.bounding_box()
+        image.click(position={"x": box["width"] * CLICK_FRACTION[0],
+                              "y": box["height"] * CLICK_FRACTION[1]})
+        try:
+            hint_caption.wait_for(timeout=RESULT_TIMEOUT_MS // 3)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     hinted = np.asarray(download(page, "Download scan-color.png", tmp_path / "hinted.png")
                         .convert("RGB")).astype(int)
     row, column = int(height * CLICK_FRACTION[1]), int(width * CLICK_FRACTION[0])

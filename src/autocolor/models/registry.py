@@ -37,5 +37,6 @@ def create_model(name: str, pretrained: bool = False, **kwargs: object) -> torch
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     model = _REGISTRY[name](pretrained=pretrained, **kwargs)
-    model.architecture = name  # recorded in weights metadata
+    model.architecture = name  # recorded in weights metadata, with the kwargs that shape it
+    model.model_kwargs = {k: v for k, v in kwargs.items() if k != "encoder_weights"}
     return model

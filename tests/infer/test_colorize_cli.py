@@ -1,0 +1,304 @@
+"""``autocolor colorize``: file handling, layout, resuming, collisions and every bad input."""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from autocolor.cli import main
+
+BAD_INPUTS = {  # file name -> words the error line must contain besides the name
+    "empty.png": "empty",
+    "truncated.jpg": "truncated",
+    "truncated.png": "truncated",
+    "text.jpg": "not an image",
+    "big.png": "too many pixels",
+    "float.tif": "unsupported",
+}
+MAX_PIXELS = 2000  # the good test photos are smaller; big.png is not
+
+
+def gray_photo(width: int, height: int, seed: int = 0) -> Image.Image:
+    y, x = np.mgrid[0:height, 0:width]
+    phase = np.random.default_rng(seed).uniform(0, 6)
+    values = 128 + 90 * np.sin(x / 9.0 + phase) * np.cos(y / 13.0)
+    return Image.fromarray(values.astype(np.uint8))
+
+
+def colorize(capsys: pytest.CaptureFixture, *args: str | Path) -> tuple[int, str, str]:
+    """Run the CLI; -> (exit status, stdout, stderr)."""
+    status = main(["colorize", *map(str, args)])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def files_under(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.fixture
+def cli_args(tiny_weights: Path) -> list[str]:
+    return ["--model", str(tiny_weights), "--backend", "torch"]
+
+
+def test_odd_sizes_and_formats(tmp_path: Path, cli_args, capsys) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    gray_photo(333, 517).save(source / "tall.jpg", quality=90)
+    gray_photo(517, 333, 1).save(source / "wide.png")
+    gray_photo(31, 17, 2).save(source / "tiny.tif")
+    gray_photo(40, 30, 3).save(source / "upper.JPEG")
+    status, out, err = colorize(capsys, source, "-o", tmp_path / "out", *cli_args)
+    assert status == 0, err
+    assert error_lines(err) == []
+    expected = {"tall.jpg": ((333, 517), "JPEG"), "wide.png": ((517, 333), "PNG"),
+                "tiny.png": ((31, 17), "PNG"), "upper.jpg": ((40, 30), "JPEG")}
+    assert files_under(tmp_path / "out") == set(expected)
+    for name, (size, image_format) in expected.items():
+        with Image.open(tmp_path / "out" / name) as written:
+            assert written.size == size and written.format == image_format, name
+            assert written.mode == "RGB"
+    assert sorted(Path(line).name for line in out.splitlines()) == sorted(expected)
+
+
+def test_folder_recursion_keeps_the_layout(tmp_path: Path, cli_args, capsys) -> None:
+    source = tmp_path / "in"
+    (source / "sub" / "deeper").mkdir(parents=True)
+    (source / ".hidden").mkdir()
+    gray_photo(40, 32).save(source / "a.png")
+    gray_photo(40, 32).save(source / "sub" / "b.jpg")
+    gray_photo(40, 32).save(source / "sub" / "deeper" / "c.png")
+    gray_photo(40, 32).save(source / ".dot.png")
+    (source / "notes.txt").write_text("not a photo")
+    status, _, err = colorize(capsys, source, "-o", tmp_path / "out", *cli_args)
+    assert status == 0, err
+    assert files_under(tmp_path / "out") == {"a.png", "sub/b.jpg", "sub/deeper/c.png"}
+
+
+def test_globs(tmp_path: Path, cli_args, capsys) -> None:
+    source = tmp_path / "in"
+    (source / "sub").mkdir(parents=True)
+    for name in ("a.png", "b.png", "c.jpg", "sub/d.png"):
+        gray_photo(32, 32).save(source / name)
+    status, _, err = colorize(capsys, str(source / "*.png"), "-o", tmp_path / "out", *cli_args)
+    assert status == 0, err
+    assert files_under(tmp_path / "out") == {"a.png", "b.png"}
+    status, _, err = colorize(capsys, str(source / "**" / "d.png"), "-o", tmp_path / "out2",
+                              *cli_args)
+    assert status == 0, err
+    assert files_under(tmp_path / "out2") == {"d.png"}
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(tmp_path: Path, cli_args, capsys) -> None:
+    gray_photo(48, 40).save(tmp_path / "a.png")
+    gray_photo(48, 40, 1).save(tmp_path / "b.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    marker = Image.new("RGB", (5, 5), (255, 0, 0))
+    marker.save(out / "a.png")
+    before = (out / "a.png").read_bytes()
+    os.utime(out / "a.png", (1_000_000, 1_000_000))
+    status, stdout, err = colorize(capsys, tmp_path / "a.png", tmp_path / "b.png", "-o", out,
+                                   *cli_args)
+    assert status == 0, err
+    assert "skipping 1 existing output" in err
+    assert (out / "a.png").read_bytes() == before
+    assert os.stat(out / "a.png").st_mtime == 1_000_000
+    assert Image.open(out / "b.png").size == (48, 40)
+    assert [Path(line).name for line in stdout.splitlines()] == ["b.png"]
+
+    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", out, *cli_args)
+    assert status == 0 and (out / "a.png").read_bytes() == before  # nothing to do is a success
+
+    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", out, "--overwrite", *cli_args)
+    assert status == 0, err
+    assert (out / "a.png").read_bytes() != before
+    assert Image.open(out / "a.png").size == (48, 40)
+
+
+def test_never_writes_over_an_input(tmp_path: Path, cli_args, capsys) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    gray_photo(40, 32).save(folder / "a.png")
+    gray_photo(40, 32, 1).save(folder / "b.jpg")
+    gray_photo(40, 32, 2).save(folder / "c.tif")
+    originals = {name: (folder / name).read_bytes() for name in ("a.png", "b.jpg", "c.tif")}
+    status, _, err = colorize(capsys, folder, "-o", folder, *cli_args)
+    assert status == 1
+    lines = error_lines(err)
+    assert len(lines) == 2
+    assert any("a.png" in line and "overwrite an input" in line for line in lines)
+    assert any("b.jpg" in line and "overwrite an input" in line for line in lines)
+    for name, data in originals.items():
+        assert (folder / name).read_bytes() == data, name
+    assert files_under(folder) == {"a.png", "b.jpg", "c.tif", "c.png"}  # c.tif -> c.png is safe
+    status, _, err = colorize(capsys, folder, "-o", folder, "--overwrite", *cli_args)
+    assert status == 1
+    for name, data in originals.items():
+        assert (folder / name).read_bytes() == data, name
+
+
+def test_name_collision(tmp_path: Path, cli_args, capsys) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    gray_photo(40, 32).save(source / "a.png")
+    gray_photo(36, 30, 1).save(source / "a.tif")
+    gray_photo(40, 32, 2).save(source / "b.png")
+    status, _, err = colorize(capsys, source, "-o", tmp_path / "out", *cli_args)
+    assert status == 0, err
+    out = tmp_path / "out"
+    assert files_under(out) == {"a.png.png", "a.tif.png", "b.png"}
+    assert Image.open(out / "a.png.png").size == (40, 32)
+    assert Image.open(out / "a.tif.png").size == (36, 30)
+
+
+def write_bad_inputs(folder: Path) -> None:
+    import io
+
+    folder.mkdir(parents=True, exist_ok=True)
+    noisy = np.random.default_rng(0).integers(0, 256, (40, 40), dtype=np.uint8)
+    (folder / "empty.png").write_bytes(b"")
+    buffer = io.BytesIO()
+    Image.fromarray(noisy).save(buffer, "JPEG", quality=90)
+    (folder / "truncated.jpg").write_bytes(buffer.getvalue()[:700])
+    buffer = io.BytesIO()
+    Image.fromarray(noisy).save(buffer, "PNG")
+    (folder / "truncated.png").write_bytes(buffer.getvalue()[:800])
+    (folder / "text.jpg").write_text("hello\n" * 50)
+    gray_photo(60, 50).save(folder / "big.png")  # 3000 pixels > MAX_PIXELS
+    Image.fromarray(np.full((8, 8), 7.0, np.float32)).save(folder / "float.tif")
+
+
+def test_bad_inputs_fail_alone(tmp_path: Path, cli_args, capsys) -> None:
+    source = tmp_path / "in"
+    write_bad_inputs(source)
+    gray_photo(40, 30).save(source / "good1.png")
+    gray_photo(30, 40, 1).save(source / "good2.jpg")
+    out = tmp_path / "out"
+    status, stdout, err = colorize(capsys, source, "-o", out, "--max-pixels", MAX_PIXELS,
+                                   *cli_args)
+    assert status == 1
+    lines = error_lines(err)
+    assert len(lines) == len(BAD_INPUTS), err
+    for name, words in BAD_INPUTS.items():
+        matching = [line for line in lines if str(source / name) in line]
+        assert len(matching) == 1, (name, lines)
+        assert words in matching[0], matching[0]
+    assert "6 input(s) failed, 2 written" in err
+    assert files_under(out) == {"good1.png", "good2.jpg"}
+    assert sorted(Path(line).name for line in stdout.splitlines()) == ["good1.png", "good2.jpg"]
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporary files
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUTS))
+def test_each_bad_input_alone(tmp_path: Path, cli_args, capsys, name: str) -> None:
+    source = tmp_path / "in"
+    write_bad_inputs(source)
+    out = tmp_path / "out"
+    status, stdout, err = colorize(capsys, source / name, "-o", out, "--max-pixels", MAX_PIXELS,
+                                   *cli_args)
+    assert status == 1
+    lines = error_lines(err)
+    assert len(lines) == 1 and str(source / name) in lines[0] and BAD_INPUTS[name] in lines[0]
+    assert stdout == ""
+    assert not out.exists() or files_under(out) == set()
+
+
+def test_missing_input_path(tmp_path: Path, cli_args, capsys) -> None:
+    gray_photo(40, 30).save(tmp_path / "good.png")
+    missing = tmp_path / "nope.png"
+    status, _, err = colorize(capsys, missing, tmp_path / "good.png", str(tmp_path / "*.gif"),
+                              "-o", tmp_path / "out", *cli_args)
+    assert status == 1
+    lines = error_lines(err)
+    assert len(lines) == 2
+    assert str(missing) in lines[0] and "no such file" in lines[0]
+    assert "*.gif" in lines[1]
+    assert files_under(tmp_path / "out") == {"good.png"}
+    status, _, err = colorize(capsys, missing, "-o", tmp_path / "out2", *cli_args)
+    assert status == 1 and "nope.png" in err
+    assert not (tmp_path / "out2").exists()
+
+
+def test_sixteen_bit_and_orientation_through_the_cli(tmp_path: Path, cli_args, capsys) -> None:
+    deep = np.linspace(0, 65535, 30 * 20).reshape(20, 30).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    gray_photo(50, 20).save(tmp_path / "turned.jpg", exif=exif.tobytes())
+    status, _, err = colorize(capsys, tmp_path / "deep.png", tmp_path / "turned.jpg", "-o",
+                              tmp_path / "out", *cli_args)
+    assert status == 0, err
+    data = (tmp_path / "out" / "deep.png").read_bytes()
+    width, height, depth = struct.unpack(">IIB", data[16:25])
+    assert (width, height, depth) == (30, 20, 16)
+    with Image.open(tmp_path / "out" / "turned.jpg") as written:
+        assert written.size == (20, 50)  # upright
+        assert written.getexif().get(0x0112, 1) == 1
+
+
+def test_saturation_zero_gives_gray(tmp_path: Path, cli_args, capsys) -> None:
+    gray_photo(64, 48).save(tmp_path / "a.png")
+    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
+                              "--saturation", "0", *cli_args)
+    assert status == 0, err
+    rgb = np.asarray(Image.open(tmp_path / "out" / "a.png")).astype(int)
+    assert np.ptp(rgb, axis=-1).max() <= 1
+
+
+def test_no_inputs_found_is_an_error(tmp_path: Path, cli_args, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    status, _, _ = colorize(capsys, tmp_path / "empty", "-o", tmp_path / "out", *cli_args)
+    assert status == 0  # an empty folder is not an error: nothing to do
+    status, _, err = colorize(capsys, tmp_path / "nothing-*.png", "-o", tmp_path / "out",
+                              *cli_args)
+    assert status == 1 and "no such file" in err
+
+
+def test_bad_reference_photo(tmp_path: Path, cli_args, capsys) -> None:
+    gray_photo(40, 30).save(tmp_path / "a.png")
+    (tmp_path / "ref.jpg").write_text("not a photo")
+    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
+                              "--reference", tmp_path / "ref.jpg", *cli_args)
+    assert status == 1
+    lines = error_lines(err)
+    assert len(lines) == 1 and str(tmp_path / "ref.jpg") in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_hints_file(tmp_path: Path, cli_args, capsys) -> None:
+    gray_photo(40, 30).save(tmp_path / "a.png")
+    for name, content in (("missing.json", None), ("broken.json", "{not json"),
+                          ("wrong.json", '{"points": [{"x": 1}]}')):
+        if content is not None:
+            (tmp_path / name).write_text(content)
+        status, _, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
+                                  "--hints", tmp_path / name, *cli_args)
+        assert status == 1, name
+        lines = error_lines(err)
+        assert len(lines) == 1 and name in lines[0], (name, err)
+        assert not (tmp_path / "out").exists()
+
+
+def test_hint_outside_one_photo_fails_only_that_photo(tmp_path: Path, cli_args, capsys) -> None:
+    gray_photo(64, 48).save(tmp_path / "big.png")
+    gray_photo(40, 30).save(tmp_path / "small.png")
+    (tmp_path / "hints.json").write_text('{"points": [{"x": 50, "y": 10, "color": "#c02020"}]}')
+    status, stdout, err = colorize(capsys, tmp_path / "big.png", tmp_path / "small.png", "-o",
+                                   tmp_path / "out", "--hints", tmp_path / "hints.json", *cli_args)
+    assert status == 1
+    lines = error_lines(err)
+    assert len(lines) == 1 and "small.png" in lines[0]
+    assert files_under(tmp_path / "out") == {"big.png"}
+    # The hint colours its neighbourhood: red there, whatever the random model predicted.
+    red, green, blue = np.asarray(Image.open(tmp_path / "out" / "big.png"))[10, 50].astype(int)
+    assert red > green + 20 and red > blue + 20

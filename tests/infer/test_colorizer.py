@@ -1,0 +1,180 @@
+"""The Python API: ``Colorizer.from_pretrained(path).colorize(image)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.color import rgb2lab
+
+from autocolor.infer.colorizer import Colorizer
+from autocolor.infer.pipeline import render_shape
+
+
+class ConstantBackend:
+    """Predicts the same ab_norm everywhere and records the batches it was given."""
+
+    name = "constant"
+
+    def __init__(self, ab_norm: tuple[float, float]) -> None:
+        self.ab_norm = np.asarray(ab_norm, np.float32)
+        self.batches: list[tuple[int, ...]] = []
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:
+        assert l_norm.dtype == np.float32 and l_norm.ndim == 4 and l_norm.shape[1] == 1
+        assert l_norm.shape[2] % 32 == 0 and l_norm.shape[3] % 32 == 0
+        assert -1.0 - 1e-4 <= l_norm.min() and l_norm.max() <= 1.0 + 1e-4
+        self.batches.append(l_norm.shape)
+        out = np.empty((l_norm.shape[0], 2, *l_norm.shape[2:]), np.float32)
+        out[:, 0], out[:, 1] = self.ab_norm
+        return out
+
+
+@pytest.fixture(scope="module")
+def colorizer(tiny_weights: Path) -> Colorizer:
+    return Colorizer.from_pretrained(tiny_weights, backend="torch")
+
+
+def lab_of(rgb: np.ndarray, max_value: float = 255.0) -> np.ndarray:
+    return rgb2lab(rgb[..., :3].astype(np.float64) / max_value)
+
+
+def mid_gray(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """(H, W) uint8 gray in 60..200 (lightness about 25..80, where moderate ab is in gamut)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    values = 130 + 60 * np.sin(x / 7.0 + rng.uniform(0, 6)) * np.cos(y / 5.0)
+    return np.clip(values, 60, 200).astype(np.uint8)
+
+
+def test_from_pretrained(colorizer: Colorizer, tiny_weights: Path) -> None:
+    assert colorizer.render_size == 64  # from the weights' metadata
+    assert colorizer.metadata["architecture"] == "lite0-unet"
+    assert colorizer.backend.name == "torch"
+    assert Colorizer.from_pretrained(tiny_weights, render_size=96).render_size == 96
+    assert Colorizer.from_pretrained(str(tiny_weights)).backend.name == "torch"  # no ONNX beside
+
+
+def test_from_pretrained_errors(tmp_path: Path, tiny_weights: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no-such-weights"):
+        Colorizer.from_pretrained("no-such-weights")
+    with pytest.raises(FileNotFoundError):
+        Colorizer.from_pretrained(tmp_path / "missing.safetensors")
+    with pytest.raises(ValueError, match="backend"):
+        Colorizer.from_pretrained(tiny_weights, backend="tpu")
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "1", "P"])
+def test_pil_in_pil_out(colorizer: Colorizer, mode: str) -> None:
+    gray = mid_gray(45, 67)
+    image = Image.fromarray(gray).convert(mode)
+    out = colorizer.colorize(image)
+    assert isinstance(out, Image.Image)
+    assert out.size == (45, 67)
+    assert out.mode == ("RGBA" if mode == "RGBA" else "RGB")
+    if mode == "RGBA":
+        np.testing.assert_array_equal(np.asarray(out)[..., 3], 255)
+
+
+def test_pil_rgba_alpha_kept(colorizer: Colorizer) -> None:
+    rgba = np.dstack([np.repeat(mid_gray(33, 21)[..., None], 3, -1),
+                      np.linspace(0, 255, 33 * 21).reshape(21, 33).astype(np.uint8)])
+    out = colorizer.colorize(Image.fromarray(rgba))
+    assert out.mode == "RGBA" and out.size == (33, 21)
+    np.testing.assert_array_equal(np.asarray(out)[..., 3], rgba[..., 3])
+
+
+def test_numpy_uint8_gray(colorizer: Colorizer) -> None:
+    gray = mid_gray(51, 37)
+    out = colorizer.colorize(gray)
+    assert isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.shape == (37, 51, 3)
+
+
+def test_numpy_uint16_gray_gives_uint16(colorizer: Colorizer) -> None:
+    gray16 = (mid_gray(40, 24).astype(np.uint16) * 257 + np.arange(40, dtype=np.uint16)[None, :])
+    out = colorizer.colorize(gray16, saturation=0.0)
+    assert out.dtype == np.uint16 and out.shape == (24, 40, 3)
+    # The 16-bit lightness survives: compare with the input at 16-bit precision.
+    expected = rgb2lab(np.repeat(gray16[..., None], 3, -1) / 65535.0)[..., 0]
+    np.testing.assert_allclose(lab_of(out, 65535.0)[..., 0], expected, atol=0.02)
+
+
+def test_numpy_float_and_colour_arrays(colorizer: Colorizer) -> None:
+    gray = mid_gray(30, 20) / 255.0
+    out = colorizer.colorize(gray)
+    assert out.dtype == np.uint8 and out.shape == (20, 30, 3)
+    float_out = colorizer.colorize(gray.astype(np.float32), saturation=0.0)
+    np.testing.assert_allclose(lab_of(float_out)[..., 0], lab_of(np.repeat(
+        mid_gray(30, 20)[..., None], 3, -1))[..., 0], atol=0.5)
+    rgb = np.dstack([mid_gray(30, 20, 1)] * 3)
+    assert colorizer.colorize(rgb).shape == (20, 30, 3)
+    rgba = np.dstack([rgb, np.full((20, 30), 7, np.uint8)])
+    out = colorizer.colorize(rgba)
+    assert out.shape == (20, 30, 4) and (out[..., 3] == 7).all()
+
+
+@pytest.mark.parametrize("bad,error", [
+    (np.zeros((4, 4), np.int32), TypeError),
+    (np.zeros((4, 4, 3), np.uint16), TypeError),
+    (np.zeros((4, 4, 2), np.uint8), ValueError),
+    (np.zeros((2, 4, 4, 3), np.uint8), ValueError),
+    ([[0, 1], [1, 0]], TypeError),
+    ("photo.jpg", TypeError),
+])
+def test_bad_inputs(colorizer: Colorizer, bad, error) -> None:
+    with pytest.raises(error):
+        colorizer.colorize(bad)
+
+
+def test_colour_input_lightness_preserved(colorizer: Colorizer, smooth_rgb) -> None:
+    rgb = smooth_rgb(0, 50, 70)
+    out = colorizer.colorize(Image.fromarray(rgb))
+    assert out.size == (70, 50)
+    difference = np.abs(lab_of(np.asarray(out))[..., 0] - lab_of(rgb)[..., 0])
+    assert np.median(difference) < 0.5 and np.percentile(difference, 99) < 2.0
+
+
+def test_saturation_zero_gives_gray(colorizer: Colorizer, smooth_rgb) -> None:
+    rgb = smooth_rgb(1, 40, 56)
+    out = np.asarray(colorizer.colorize(Image.fromarray(rgb), saturation=0.0)).astype(int)
+    assert np.ptp(out, axis=-1).max() <= 1
+    np.testing.assert_allclose(lab_of(out)[..., 0], lab_of(rgb)[..., 0], atol=0.5)
+
+
+def test_constant_backend_colours_exactly() -> None:
+    """A backend that predicts ab_norm (0.15, -0.1) everywhere: ab (19.2, -12.8) comes out."""
+    colorizer = Colorizer(ConstantBackend((0.15, -0.1)), render_size=64)
+    gray = mid_gray(77, 41)
+    out = colorizer.colorize(gray)
+    lab = lab_of(out)
+    expected_l = rgb2lab(np.repeat(gray[..., None], 3, -1) / 255.0)[..., 0]
+    assert np.abs(lab[..., 0] - expected_l).max() < 1.0
+    np.testing.assert_allclose(lab[..., 1], 19.2, atol=1.5)
+    np.testing.assert_allclose(lab[..., 2], -12.8, atol=1.5)
+    half = Colorizer(ConstantBackend((0.15, -0.1)), render_size=64).colorize(gray, saturation=0.5)
+    np.testing.assert_allclose(lab_of(half)[..., 1], 9.6, atol=1.5)
+    ab = colorizer.colorize_lightness(expected_l.astype(np.float32), saturation=2.0)
+    np.testing.assert_allclose(ab[..., 0], 38.4, atol=1e-3)
+    np.testing.assert_allclose(ab[..., 1], -25.6, atol=1e-3)
+
+
+def test_batches_group_equal_render_shapes() -> None:
+    backend = ConstantBackend((0.0, 0.0))
+    colorizer = Colorizer(backend, render_size=64, batch_size=2)
+    sizes = [(40, 60), (41, 62), (60, 40), (40, 60), (40, 60)]
+    lightness = [np.full(size, 50.0, np.float32) for size in sizes]
+    results = colorizer.colorize_lightness_batch(lightness)
+    assert [r.shape for r in results] == [(*size, 2) for size in sizes]
+    wide, tall = render_shape(40, 60, 64), render_shape(60, 40, 64)
+    assert wide != tall
+    assert sorted(backend.batches) == sorted([(2, 1, *wide), (2, 1, *wide), (1, 1, *tall)])
+
+
+def test_colorize_file(colorizer: Colorizer, tmp_path: Path) -> None:
+    Image.fromarray(mid_gray(35, 29)).save(tmp_path / "in.png")
+    out = colorizer.colorize_file(tmp_path / "in.png", tmp_path / "out" / "in.png")
+    assert out == tmp_path / "out" / "in.png"
+    with Image.open(out) as written:
+        assert written.size == (35, 29) and written.mode == "RGB"

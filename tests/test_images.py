@@ -1,0 +1,508 @@
+"""autocolor.images: reading every kind of photo to full-resolution L, and writing safely."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+from skimage.color import rgb2lab
+
+from autocolor import images
+from autocolor.images import (
+    ImageError,
+    LoadedImage,
+    lab_to_rgb_array,
+    lightness_from_pil,
+    load_image,
+    output_suffix,
+    save_image,
+)
+
+ORIENTATION = 0x0112
+MAKE = 0x010F
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def srgb_lightness(rgb_uint: np.ndarray, max_value: float = 255.0) -> np.ndarray:
+    """Reference L* of (H, W, 3) integer sRGB, from scikit-image."""
+    return rgb2lab(rgb_uint.astype(np.float64) / max_value)[..., 0]
+
+
+def gray_lightness(gray: np.ndarray, max_value: float = 255.0) -> np.ndarray:
+    return srgb_lightness(np.repeat(gray[..., None], 3, axis=-1), max_value)
+
+
+def srgb_icc() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def gray_icc() -> bytes:
+    """An ICC profile whose header says colour space 'GRAY' (bytes 16..20)."""
+    data = bytearray(srgb_icc())
+    data[16:20] = b"GRAY"
+    return bytes(data)
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        tag = data[offset + 4:offset + 8]
+        payload = data[offset + 8:offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])
+        assert crc == zlib.crc32(tag + payload), tag
+        chunks.append((tag, payload))
+        offset += 12 + length
+    return chunks
+
+
+def png_ihdr(data: bytes) -> tuple[int, int, int, int]:
+    """(width, height, bit depth, colour type) from a PNG file's bytes."""
+    tag, payload = png_chunks(data)[0]
+    assert tag == b"IHDR"
+    return struct.unpack(">IIBB", payload[:10])
+
+
+def decode_png16(data: bytes) -> np.ndarray:
+    """Pixels of an unfiltered 16-bit RGB(A) PNG as written by autocolor, (H, W, C) uint16."""
+    width, height, depth, colour_type = png_ihdr(data)
+    assert depth == 16
+    channels = {2: 3, 6: 4}[colour_type]
+    raw = zlib.decompress(b"".join(p for t, p in png_chunks(data) if t == b"IDAT"))
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, 1 + width * channels * 2)
+    assert (rows[:, 0] == 0).all()  # filter type None
+    return rows[:, 1:].copy().view(">u2").reshape(height, width, channels).astype(np.uint16)
+
+
+def gray_ab(loaded: LoadedImage) -> np.ndarray:
+    return np.zeros((*loaded.lightness.shape, 2), np.float32)
+
+
+def quadrants(height: int = 24, width: int = 40) -> np.ndarray:
+    """A gray image with four distinct quadrants, so any rotation or flip is visible."""
+    gray = np.empty((height, width), np.uint8)
+    gray[: height // 2, : width // 2] = 30
+    gray[: height // 2, width // 2:] = 90
+    gray[height // 2:, : width // 2] = 150
+    gray[height // 2:, width // 2:] = 220
+    return gray
+
+
+def exif_with(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[MAKE] = "TestCam"
+    return exif.tobytes()
+
+
+def parse_exif(data: bytes) -> Image.Exif:
+    exif = Image.Exif()
+    exif.load(data)
+    return exif
+
+
+# -- modes --------------------------------------------------------------------------------------
+
+def test_rgb(tmp_path: Path, smooth_rgb) -> None:
+    rgb = smooth_rgb(0)
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    loaded = load_image(tmp_path / "a.png")
+    assert loaded.lightness.shape == rgb.shape[:2] and loaded.lightness.dtype == np.float32
+    np.testing.assert_allclose(loaded.lightness, srgb_lightness(rgb), atol=0.02)
+    assert loaded.alpha is None and loaded.bit_depth == 8 and loaded.had_color
+    assert loaded.format == "PNG" and loaded.size == (rgb.shape[1], rgb.shape[0])
+
+
+def test_rgba_keeps_alpha(tmp_path: Path, smooth_rgb) -> None:
+    rgb = smooth_rgb(1)
+    alpha = np.linspace(0, 255, rgb.shape[0] * rgb.shape[1]).reshape(rgb.shape[:2]).astype(np.uint8)
+    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "a.png")
+    loaded = load_image(tmp_path / "a.png")
+    np.testing.assert_array_equal(loaded.alpha, alpha)
+    np.testing.assert_allclose(loaded.lightness, srgb_lightness(rgb), atol=0.02)
+    assert loaded.had_color
+
+
+def test_l(tmp_path: Path) -> None:
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    loaded = load_image(tmp_path / "g.png")
+    np.testing.assert_allclose(loaded.lightness, gray_lightness(gray), atol=0.02)
+    assert not loaded.had_color and loaded.alpha is None and loaded.bit_depth == 8
+
+
+def test_la(tmp_path: Path) -> None:
+    gray = quadrants(8, 8)
+    alpha = np.tile(np.array([0, 255], np.uint8), (8, 4))
+    Image.fromarray(np.dstack([gray, alpha]), "LA").save(tmp_path / "la.png")
+    loaded = load_image(tmp_path / "la.png")
+    np.testing.assert_array_equal(loaded.alpha, alpha)
+    np.testing.assert_allclose(loaded.lightness, gray_lightness(gray), atol=0.02)
+
+
+PALETTE_COLOURS = np.array([[250, 20, 20], [20, 200, 40], [30, 40, 220], [128, 128, 128]], np.uint8)
+
+
+def palette_image(transparency: int | None) -> tuple[Image.Image, np.ndarray]:
+    indices = (np.arange(64).reshape(8, 8) % 4).astype(np.uint8)
+    image = Image.fromarray(indices, "L").convert("P")
+    image.putpalette(PALETTE_COLOURS.reshape(-1).tolist())
+    image.putdata(indices.reshape(-1).tolist())
+    if transparency is not None:
+        image.info["transparency"] = transparency
+    return image, indices
+
+
+def test_palette_without_transparency(tmp_path: Path) -> None:
+    image, indices = palette_image(None)
+    image.save(tmp_path / "p.png")
+    assert Image.open(tmp_path / "p.png").mode == "P"
+    loaded = load_image(tmp_path / "p.png")
+    assert loaded.alpha is None and loaded.had_color
+    np.testing.assert_allclose(loaded.lightness, srgb_lightness(PALETTE_COLOURS[indices]), atol=0.02)
+
+
+def test_palette_with_transparency(tmp_path: Path) -> None:
+    image, indices = palette_image(transparency=2)
+    image.save(tmp_path / "p.png", transparency=2)
+    assert "transparency" in Image.open(tmp_path / "p.png").info
+    loaded = load_image(tmp_path / "p.png")
+    np.testing.assert_array_equal(loaded.alpha, np.where(indices == 2, 0, 255))
+    np.testing.assert_allclose(loaded.lightness, srgb_lightness(PALETTE_COLOURS[indices]), atol=0.02)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_cmyk(tmp_path: Path, suffix: str) -> None:
+    cmyk = np.zeros((8, 8, 4), np.uint8)
+    cmyk[:4] = (0, 180, 200, 0)  # orange-red
+    cmyk[4:] = (150, 0, 30, 40)  # teal
+    Image.fromarray(cmyk, "CMYK").save(tmp_path / f"c{suffix}")
+    with Image.open(tmp_path / f"c{suffix}") as reopened:
+        assert reopened.mode == "CMYK"
+        expected = srgb_lightness(np.asarray(reopened.convert("RGB")))
+    loaded = load_image(tmp_path / f"c{suffix}")
+    np.testing.assert_allclose(loaded.lightness, expected, atol=0.02)
+    assert loaded.had_color
+
+
+def test_16_bit_gray(tmp_path: Path) -> None:
+    gray = np.linspace(0, 65535, 40 * 30).reshape(30, 40).astype(np.uint16)
+    Image.fromarray(gray).save(tmp_path / "g16.png")
+    assert Image.open(tmp_path / "g16.png").mode.startswith("I")
+    loaded = load_image(tmp_path / "g16.png")
+    assert loaded.bit_depth == 16
+    np.testing.assert_allclose(loaded.lightness, gray_lightness(gray, 65535.0), atol=0.02)
+    # 1200 distinct 16-bit levels keep far more than 8 bits of lightness.
+    assert len(np.unique(loaded.lightness)) > 1000
+
+
+def test_bilevel(tmp_path: Path) -> None:
+    pattern = (np.indices((8, 8)).sum(0) % 2).astype(bool)
+    Image.fromarray(pattern).save(tmp_path / "b.png")
+    assert Image.open(tmp_path / "b.png").mode == "1"
+    loaded = load_image(tmp_path / "b.png")
+    np.testing.assert_allclose(loaded.lightness, np.where(pattern, 100.0, 0.0), atol=1e-3)
+
+
+def test_float_in_unit_range(tmp_path: Path) -> None:
+    values = np.linspace(0.0, 1.0, 64, dtype=np.float32).reshape(8, 8)
+    Image.fromarray(values).save(tmp_path / "f.tif")
+    loaded = load_image(tmp_path / "f.tif")
+    assert loaded.bit_depth == 16
+    np.testing.assert_allclose(loaded.lightness, gray_lightness(values, 1.0), atol=0.02)
+
+
+def test_had_color(tmp_path: Path, smooth_rgb) -> None:
+    gray = smooth_rgb(2)[..., 0]
+    gray_rgb = np.repeat(gray[..., None], 3, axis=-1)
+    slight = gray_rgb.copy()
+    slight[..., 0] = np.clip(slight[..., 0].astype(int) + 2, 0, 255)  # below the threshold
+    sepia = np.clip(gray_rgb * np.array([1.0, 0.85, 0.65]), 0, 255).astype(np.uint8)
+    cases = {"gray": (gray_rgb, False), "slight": (slight, False), "sepia": (sepia, True),
+             "colour": (smooth_rgb(3), True)}
+    for name, (rgb, expected) in cases.items():
+        Image.fromarray(rgb).save(tmp_path / f"{name}.png")
+        assert load_image(tmp_path / f"{name}.png").had_color is expected, name
+
+
+# -- orientation and metadata -----------------------------------------------------------------
+
+def test_exif_orientation_6_jpeg(tmp_path: Path) -> None:
+    stored = quadrants(24, 40)  # (H, W) = (24, 40) as stored
+    Image.fromarray(stored).save(tmp_path / "r.jpg", quality=95, exif=exif_with(6))
+    loaded = load_image(tmp_path / "r.jpg")
+    assert loaded.orientation == 6 and loaded.stored_size == (40, 24)
+    assert loaded.size == (24, 40) and loaded.lightness.shape == (40, 24)
+    expected = gray_lightness(np.rot90(stored, k=-1))  # 6: rotate 90 degrees clockwise
+    assert np.median(np.abs(loaded.lightness - expected)) < 1.0
+    # The upright top-left quadrant is the stored bottom-left one (150), not top-left (30).
+    assert abs(loaded.lightness[:10, :6].mean() - gray_lightness(np.array([150]))[0]) < 2.0
+    exif = parse_exif(loaded.exif)
+    assert exif[ORIENTATION] == 1 and exif[MAKE] == "TestCam"
+
+    rgb = lab_to_rgb_array(loaded.lightness, gray_ab(loaded))
+    out = save_image(rgb, tmp_path / "out" / "r.jpg", loaded)
+    with Image.open(out) as written:
+        assert written.format == "JPEG" and written.size == (24, 40)
+        assert written.getexif()[ORIENTATION] == 1 and written.getexif()[MAKE] == "TestCam"
+
+
+@pytest.mark.parametrize("orientation,transform", [
+    (1, lambda a: a), (2, lambda a: a[:, ::-1]), (3, lambda a: a[::-1, ::-1]),
+    (4, lambda a: a[::-1]), (5, lambda a: a.T), (6, lambda a: np.rot90(a, -1)),
+    (7, lambda a: a[::-1, ::-1].T), (8, lambda a: np.rot90(a, 1)),
+])
+def test_every_exif_orientation(tmp_path: Path, orientation: int, transform) -> None:
+    stored = quadrants(6, 10)
+    Image.fromarray(stored).save(tmp_path / "o.png", exif=exif_with(orientation))
+    loaded = load_image(tmp_path / "o.png")
+    assert loaded.orientation == orientation
+    np.testing.assert_allclose(loaded.lightness, gray_lightness(transform(stored)), atol=0.02)
+
+
+def test_alpha_kept_in_the_output(tmp_path: Path, smooth_rgb) -> None:
+    gray = smooth_rgb(4)[..., 1]
+    alpha = np.zeros_like(gray)
+    alpha[:, ::3] = 255
+    alpha[:, 1::3] = 100
+    Image.fromarray(np.dstack([gray, alpha]), "LA").save(tmp_path / "a.png")
+    loaded = load_image(tmp_path / "a.png")
+    ab = np.full((*gray.shape, 2), 20.0, np.float32)
+    out = save_image(lab_to_rgb_array(loaded.lightness, ab), tmp_path / "out.png", loaded)
+    with Image.open(out) as written:
+        assert written.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(written)[..., 3], alpha)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_rgb_icc_profile_kept(tmp_path: Path, smooth_rgb, suffix: str) -> None:
+    icc = srgb_icc()
+    assert icc[16:20] == b"RGB "
+    Image.fromarray(smooth_rgb(5)).save(tmp_path / f"in{suffix}", icc_profile=icc)
+    loaded = load_image(tmp_path / f"in{suffix}")
+    assert loaded.icc_profile == icc
+    out = save_image(lab_to_rgb_array(loaded.lightness, gray_ab(loaded)),
+                     tmp_path / f"out{suffix}", loaded)
+    with Image.open(out) as written:
+        assert written.info.get("icc_profile") == icc
+
+
+def test_gray_icc_profile_dropped(tmp_path: Path) -> None:
+    Image.fromarray(quadrants()).save(tmp_path / "in.png", icc_profile=gray_icc())
+    assert Image.open(tmp_path / "in.png").info["icc_profile"][16:20] == b"GRAY"
+    loaded = load_image(tmp_path / "in.png")
+    assert loaded.icc_profile is None
+    out = save_image(lab_to_rgb_array(loaded.lightness, gray_ab(loaded)), tmp_path / "o.png", loaded)
+    with Image.open(out) as written:
+        assert "icc_profile" not in written.info
+
+
+def test_16_bit_in_16_bit_png_out(tmp_path: Path) -> None:
+    gray = np.linspace(1000, 64000, 20 * 12).reshape(12, 20).astype(np.uint16)
+    Image.fromarray(gray).save(tmp_path / "in.png", exif=exif_with(1), icc_profile=srgb_icc())
+    loaded = load_image(tmp_path / "in.png")
+    rgb = lab_to_rgb_array(loaded.lightness, np.full((12, 20, 2), (15.0, -10.0), np.float32), 16)
+    assert rgb.dtype == np.uint16
+    out = save_image(rgb, tmp_path / "out.png", loaded)
+    data = out.read_bytes()
+    assert png_ihdr(data) == (20, 12, 16, 2)
+    np.testing.assert_array_equal(decode_png16(data), rgb)
+    tags = [tag for tag, _ in png_chunks(data)]
+    assert b"iCCP" in tags and b"eXIf" in tags and tags[-1] == b"IEND"
+    with Image.open(out) as written:  # Pillow reads it (as 8-bit) with the metadata
+        written.load()
+        assert written.size == (20, 12)
+        assert written.info.get("icc_profile") == srgb_icc()
+        assert written.getexif()[MAKE] == "TestCam"
+
+
+def test_16_bit_output_keeps_alpha(tmp_path: Path) -> None:
+    loaded = LoadedImage(lightness=np.full((4, 6), 50.0, np.float32),
+                         alpha=np.full((4, 6), 40000, np.uint16), bit_depth=16)
+    rgb = lab_to_rgb_array(loaded.lightness, gray_ab(loaded), 16)
+    data = save_image(rgb, tmp_path / "o.png", loaded).read_bytes()
+    assert png_ihdr(data) == (6, 4, 16, 6)
+    np.testing.assert_array_equal(decode_png16(data)[..., 3], 40000)
+
+
+def test_16_bit_output_must_be_png(tmp_path: Path) -> None:
+    loaded = LoadedImage(lightness=np.full((4, 6), 50.0, np.float32), bit_depth=16)
+    with pytest.raises(ValueError, match="16-bit"):
+        save_image(lab_to_rgb_array(loaded.lightness, gray_ab(loaded), 16), tmp_path / "o.jpg",
+                   loaded)
+    assert os.listdir(tmp_path) == []
+
+
+# -- bad inputs -----------------------------------------------------------------------------------
+
+def _jpeg_bytes(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _png_bytes(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _bomb_png(width: int = 30000, height: int = 30000) -> bytes:
+    """A tiny PNG whose header claims width x height pixels."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b""))
+
+
+def _noisy(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+
+
+def write_bad_inputs(folder: Path) -> dict[str, str]:
+    """Write one file per kind of bad input; -> {file name: expected words in the message}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "truncated.jpg").write_bytes(_jpeg_bytes(_noisy(1))[:1500])
+    png = _png_bytes(_noisy(2))
+    (folder / "truncated.png").write_bytes(png[: len(png) // 2])
+    (folder / "text.jpg").write_text("this is not an image\n" * 20)
+    (folder / "bomb.png").write_bytes(_bomb_png())
+    Image.fromarray(np.full((8, 8), 3.5, np.float32)).save(folder / "float.tif")
+    return {"empty.png": "empty", "truncated.jpg": "truncated", "truncated.png": "truncated",
+            "text.jpg": "not an image", "bomb.png": "too many pixels",
+            "float.tif": "unsupported floating-point"}
+
+
+BAD_INPUTS = ["empty.png", "truncated.jpg", "truncated.png", "text.jpg", "bomb.png", "float.tif"]
+
+
+@pytest.mark.parametrize("name", BAD_INPUTS)
+def test_bad_input_raises_one_line_image_error(tmp_path: Path, name: str) -> None:
+    expected = write_bad_inputs(tmp_path)[name]
+    path = tmp_path / name
+    with pytest.raises(ImageError) as error:
+        load_image(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ")
+    assert "\n" not in message
+    assert expected in message
+    assert error.value.path == str(path)
+
+
+def test_max_pixels(tmp_path: Path) -> None:
+    Image.fromarray(_noisy()).save(tmp_path / "big.png")  # 64 x 48 = 3072 pixels
+    assert load_image(tmp_path / "big.png", max_pixels=3072).size == (64, 48)
+    with pytest.raises(ImageError, match="too many pixels") as error:
+        load_image(tmp_path / "big.png", max_pixels=3071)
+    assert str(tmp_path / "big.png") in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="cannot read") as error:
+        load_image(tmp_path / "nope.png")
+    assert "nope.png" in str(error.value)
+
+
+def test_32_bit_integer_out_of_range(tmp_path: Path) -> None:
+    Image.fromarray(np.full((4, 4), 70000, np.int32)).save(tmp_path / "i.tif")
+    with pytest.raises(ImageError, match="32-bit"):
+        load_image(tmp_path / "i.tif")
+
+
+@pytest.mark.parametrize("mode", ["HSV", "YCbCr", "LAB", "RGBX"])
+def test_other_colour_modes_are_converted(mode: str, smooth_rgb) -> None:
+    image = Image.fromarray(smooth_rgb(8)).convert(mode)
+    expected = srgb_lightness(np.asarray(image.convert("RGB")))
+    loaded = lightness_from_pil(image)
+    np.testing.assert_allclose(loaded.lightness, expected, atol=0.02)
+    assert loaded.had_color
+
+
+def test_lightness_from_pil_errors_name_the_image() -> None:
+    with pytest.raises(ImageError, match="^x.tif: unsupported floating-point"):
+        lightness_from_pil(Image.fromarray(np.full((4, 4), -0.5, np.float32)), "x.tif")
+    with pytest.raises(ImageError, match="^<image>: "):
+        lightness_from_pil(Image.fromarray(np.full((4, 4), np.nan, np.float32)))
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,suffix", [("a.jpg", ".jpg"), ("a.JPEG", ".jpg"), ("a.jfif", ".jpg"),
+                                         ("a.png", ".png"), ("a.tif", ".png"), ("a.webp", ".png"),
+                                         ("a.bmp", ".png")])
+def test_output_suffix(name: str, suffix: str) -> None:
+    assert output_suffix(name) == suffix
+
+
+def test_lab_to_rgb_array_gray_and_strips(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(9)
+    lightness = rng.uniform(0, 100, (37, 5)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (37, 5, 2)).astype(np.float32)
+    whole = lab_to_rgb_array(lightness, ab)
+    monkeypatch.setattr(images, "STRIP_ROWS", 8)  # several strips, the last one partial
+    np.testing.assert_array_equal(lab_to_rgb_array(lightness, ab), whole)
+    gray = lab_to_rgb_array(lightness, np.zeros_like(ab))
+    assert gray.dtype == np.uint8
+    assert (np.ptp(gray.astype(int), axis=-1) <= 1).all()
+    np.testing.assert_allclose(srgb_lightness(gray), lightness, atol=0.5)
+    deep = lab_to_rgb_array(lightness, np.zeros_like(ab), bit_depth=16)
+    assert deep.dtype == np.uint16
+    np.testing.assert_allclose(srgb_lightness(deep, 65535.0), lightness, atol=0.01)
+    with pytest.raises(ValueError, match="do not match"):
+        lab_to_rgb_array(lightness, ab[:-1])
+
+
+def test_save_image_writes_no_temporary_files(tmp_path: Path, smooth_rgb) -> None:
+    rgb = smooth_rgb(6)
+    loaded = LoadedImage(lightness=np.zeros(rgb.shape[:2], np.float32))
+    out = save_image(rgb, tmp_path / "deep" / "er" / "o.png", loaded)
+    assert os.listdir(tmp_path / "deep" / "er") == ["o.png"]
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), rgb)
+    mode = os.stat(out).st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask  # an ordinary file, not mkstemp's 0600
+
+
+def test_save_image_failure_leaves_nothing(tmp_path: Path, smooth_rgb,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    rgb = smooth_rgb(7)
+    loaded = LoadedImage(lightness=np.zeros(rgb.shape[:2], np.float32))
+    existing = tmp_path / "old.png"
+    existing.write_bytes(b"previous result")
+
+    def failing_save(self, fp, format=None, **params):
+        fp.write(b"partial data")
+        raise OSError("encoder exploded")
+
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    with pytest.raises(OSError, match="encoder exploded"):
+        save_image(rgb, tmp_path / "new.png", loaded)
+    with pytest.raises(OSError, match="encoder exploded"):
+        save_image(rgb, existing, loaded)
+    assert sorted(os.listdir(tmp_path)) == ["old.png"]
+    assert existing.read_bytes() == b"previous result"
+
+
+def test_save_image_failure_on_16_bit_write(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = LoadedImage(lightness=np.full((4, 6), 50.0, np.float32), bit_depth=16)
+    rgb = lab_to_rgb_array(loaded.lightness, gray_ab(loaded), 16)
+
+    def failing_replace(source, target):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(images.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="rename failed"):
+        save_image(rgb, tmp_path / "o.png", loaded)
+    assert os.listdir(tmp_path) == []
