@@ -108,7 +108,7 @@ def browser_page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.goto(server)
-    page.get_by_text("Black-and-white photos").wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.get_by_test_id("stFileUploader").first.wait_for(timeout=RESULT_TIMEOUT_MS)
     yield page
     try:  # printed output is shown only for a failed test: what the page said at the end
         print(f"--- page text ---\n{page.inner_text('body', timeout=5000)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autocolor.app import logic
@@ -131,3 +132,20 @@ def test_broken_weights_file_is_an_error_not_a_crash(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert "Cannot load the model" in texts(at.sidebar.error)
+
+
+def test_reference_photo_recolours_and_a_bad_one_is_an_error(app, gray_png, color_jpeg):
+    upload(app, ("scan.png", gray_png, "image/png"))
+    photo = next(iter(app.session_state["autocolor_photos"].values()))
+    plain = photo.rgb.copy()
+    predictions = logic.COUNTERS["predictions"]
+    reference = next(u for u in app.file_uploader if u.key.startswith("reference::"))
+    reference.set_value(("ref.jpg", color_jpeg, "image/jpeg")).run()
+    assert not app.exception and not app.error
+    photo = next(iter(app.session_state["autocolor_photos"].values()))
+    assert not np.array_equal(plain, photo.rgb)
+    assert logic.COUNTERS["predictions"] == predictions  # the prediction is reused
+    reference = next(u for u in app.file_uploader if u.key.startswith("reference::"))
+    reference.set_value(("ref.jpg", b"garbage", "image/jpeg")).run()
+    assert "Reference photo ignored. ref.jpg: not an image" in texts(app.error)
+    assert [b.label for b in app.get("download_button")] == ["Download scan-color.png"]

@@ -128,6 +128,9 @@ def load_model(name_or_path: str) -> ModelHandle:
     from autocolor.infer.colorizer import Colorizer
 
     colorizer = Colorizer.from_pretrained(name_or_path, backend="auto", device="cpu")
+    # The first run of a network pays one-off set-up (seconds on a CPU); pay it while the page
+    # says "Loading the model", not on the first photo.
+    colorizer.backend.predict(np.zeros((1, 1, 64, 64), np.float32))
     COUNTERS["model_loads"] += 1
     return ModelHandle(str(name_or_path), colorizer)
 
@@ -268,13 +271,30 @@ class Photo:
             self.predictions[key] = model.predict(self.loaded.lightness, int(render_size))
         return self.predictions[key]
 
+    def _key(self, model: ModelHandle, render_size: int, saturation: float,
+             reference_digest: str | None) -> tuple:
+        return (model.name_or_path, int(render_size), round(float(saturation), 4),
+                self.hint_set, reference_digest)
+
+    def is_current(self, model: ModelHandle, render_size: int, saturation: float,
+                   reference_digest: str | None = None) -> bool:
+        """True when ``rgb`` already shows these settings (so the page need not say 'Colouring')."""
+        return self.rgb is not None and self.render_key == self._key(
+            model, render_size, saturation, reference_digest)
+
     def render(self, model: ModelHandle, render_size: int, saturation: float,
                reference: np.ndarray | None = None, reference_digest: str | None = None) -> bool:
-        """Bring ``rgb`` and ``preview`` up to date; returns True when it had to recompute."""
-        key = (model.name_or_path, int(render_size), round(float(saturation), 4),
-               self.hint_set, reference_digest if reference is not None else None)
-        if key == self.render_key and self.rgb is not None:
+        """Bring ``rgb`` and ``preview`` up to date; returns True when it had to recompute.
+
+        ``reference_digest`` identifies ``reference`` (any string that changes with it).
+        """
+        if reference is None:
+            reference_digest = None
+        elif reference_digest is None:
+            reference_digest = digest(np.ascontiguousarray(reference).tobytes())
+        if self.is_current(model, render_size, saturation, reference_digest):
             return False
+        key = self._key(model, render_size, saturation, reference_digest)
         assert self.loaded is not None
         ab_small = self.prediction(model, render_size)
         self.rgb = colorize(self.loaded, ab_small, saturation, self.hint_set, reference)

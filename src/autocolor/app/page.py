@@ -127,9 +127,11 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
         ref_digest, reference = _reference(file_id, max_pixels)
 
     try:
-        with st.spinner(f"Colouring {photo.name}..."):
-            photo.render(model, settings["render_size"], settings["saturation"],
-                         reference=reference, reference_digest=ref_digest)
+        if not photo.is_current(model, settings["render_size"], settings["saturation"],
+                                ref_digest):
+            with st.spinner(f"Colouring {photo.name}..."):
+                photo.render(model, settings["render_size"], settings["saturation"],
+                             reference=reference, reference_digest=ref_digest)
     except Exception as error:  # noqa: BLE001 - show a line, keep the page alive
         LOGGER.exception("colouring %s failed", photo.name)
         st.error(f"Could not colour {photo.name}: {logic.first_line(error)}")
@@ -144,6 +146,8 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
                       jpeg_quality=90, cursor="crosshair")
         else:
             st.image(gray, width="stretch")
+            st.caption("Placing hints by clicking needs the streamlit-image-coordinates package "
+                       "(`pip install 'autocolor[app]'`).")
         if photo.hints:
             st.caption(f"{len(photo.hints)} hint(s): " + ", ".join(
                 f"{p.hex} at ({p.x:.0f}, {p.y:.0f})" for p in photo.hints))
@@ -183,9 +187,11 @@ def main() -> None:
     photos: dict[str, logic.Photo] = st.session_state.setdefault(PHOTOS_KEY, {})
     uploads = list(uploads or [])
     live = {upload.file_id for upload in uploads}
-    for file_id in list(photos):  # forget photos removed from the uploader (frees their memory)
-        if file_id not in live:
-            del photos[file_id]
+    references = st.session_state.setdefault(REFERENCES_KEY, {})
+    for cache in (photos, references):  # forget photos removed from the uploader (frees memory)
+        for file_id in list(cache):
+            if file_id not in live:
+                del cache[file_id]
     if model is None or not uploads:
         return
 

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     parser.add_argument("--no-pretrained", action="store_true", help="random encoder init")
     parser.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="EPOCH",
+                        help="end after this epoch; running again resumes (the schedule still "
+                             "spans --epochs)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -61,6 +64,6 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(Path(config.out) / "grids", ignore_errors=True)
     from autocolor.train.loop import train
 
-    weights = train(config, resume=not args.restart)
+    weights = train(config, resume=not args.restart, stop_after=args.stop_after)
     print(weights)
     return 0

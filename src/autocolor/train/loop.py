@@ -180,8 +180,13 @@ def atomic_torch_save(state: dict, path: Path) -> None:
 
 # -- the loop ------------------------------------------------------------------------------
 
-def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None = None) -> Path:
-    """Train per ``config``; returns the path of the final weights (OUT/final.safetensors)."""
+def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None = None,
+          stop_after: int | None = None) -> Path:
+    """Train per ``config``; returns the path of the final weights (OUT/final.safetensors).
+
+    ``stop_after``: end this process after that epoch (the schedule still spans
+    ``config.epochs``); a later call resumes from the checkpoint.
+    """
     # Phase 1: setup. Seeds for reproducibility; the resolved config saved beside the weights.
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -277,6 +282,9 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
                            "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
                            "step": step, "seconds": seconds, "config": config.to_dict()},
                           checkpoint_path)
+        if stop_after is not None and epoch + 1 >= stop_after:
+            print(f"stopping after epoch {epoch + 1} (--stop-after); run again to resume")
+            break
         if config.max_minutes is not None and seconds > config.max_minutes * 60:
             print(f"stopping after {seconds / 60:.1f} min (max_minutes={config.max_minutes})")
             break
