@@ -206,6 +206,20 @@ def test_fast_and_steered_paths_agree() -> None:
     assert np.abs(fast.astype(int) - lab_to_rgb_array(loaded.lightness, ab)).max() <= 1
 
 
+def test_cpu_batches_are_capped_in_render_pixels() -> None:
+    """The bins head's memory grows with the batch: on the CPU, at most 2^19 render pixels."""
+    from autocolor.infer.colorizer import Colorizer
+
+    lightness = [np.full((384, 512), 50.0, np.float32)] * 5  # renders of 384x512 at 512
+    backend = RecordingBackend()
+    Colorizer(backend, render_size=512, batch_size=8).predict_ab_norm(lightness)
+    assert backend.batches == [2, 2, 1]
+    backend = RecordingBackend()
+    backend.device = "cuda"
+    Colorizer(backend, render_size=512, batch_size=8).predict_ab_norm(lightness)
+    assert backend.batches == [5]
+
+
 def _photo(path: Path, size: tuple[int, int], seed: int) -> None:
     rng = np.random.default_rng(seed)
     Image.fromarray((rng.random(size[::-1]) * 255).astype(np.uint8)).save(path)

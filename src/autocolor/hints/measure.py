@@ -48,6 +48,10 @@ def load_prior(spec: str | None) -> Prior:
     """``"package.module:callable"`` -> the callable; ``None`` or ``"gray"`` -> :func:`gray_prior`."""
     if spec is None or spec == "gray":
         return gray_prior
+    if spec.startswith("model:"):  # a trained model as the prior, e.g. "model:default"
+        from autocolor.infer.colorizer import Colorizer
+
+        return Colorizer.from_pretrained(spec.removeprefix("model:")).colorize_lightness
     module_name, _, attr = spec.partition(":")
     if not attr:
         raise ValueError(f"--predict must look like 'package.module:callable', got {spec!r}")
@@ -361,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autocolor.hints.measure", description=__doc__)
     parser.add_argument("--photos", help="folder of colour photos")
     parser.add_argument("--skimage", nargs="*", help="scikit-image sample names (astronaut ...)")
-    parser.add_argument("--predict", help="prior 'package.module:callable' (default: gray)")
+    parser.add_argument("--predict", help="prior 'package.module:callable' or 'model:NAME_OR_PATH'"
+                        " (default: gray)")
     parser.add_argument("--counts", type=int, nargs="+", default=[5, 20, 100])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)

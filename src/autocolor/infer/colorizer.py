@@ -12,8 +12,17 @@ from PIL import Image
 
 from autocolor.images import LoadedImage, lab_to_rgb_array, lightness_from_pil
 from autocolor.infer.backends import Backend, create_backend
-from autocolor.infer.pipeline import DEFAULT_RENDER_SIZE, model_input, render_shape, upsample_ab
+from autocolor.infer.pipeline import (
+    DEFAULT_RENDER_SIZE,
+    model_input,
+    render_rgb,
+    render_shape,
+    upsample_ab,
+)
 from autocolor.weights import read_metadata, resolve_weights
+
+# Render pixels in one backend call at most (4 renders of 384x288; 2 of 512x384).
+MAX_BATCH_RENDER_PIXELS = 1 << 19
 
 
 class Colorizer:
@@ -51,21 +60,36 @@ class Colorizer:
 
     # -- core: lightness in, full-resolution ab out -------------------------------------------
 
-    def colorize_lightness_batch(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """[(H_i, W_i) L in [0,100]] -> [(H_i, W_i, 2) ab]; same-shaped renders share a batch."""
+    def predict_ab_norm(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """[(H_i, W_i) L in [0,100]] -> [(2, h_i, w_i) ab_norm at the render shape].
+
+        Photos whose renders have the same shape go through the backend together, up to
+        ``batch_size`` at a time and, on the CPU, :data:`MAX_BATCH_RENDER_PIXELS` render pixels
+        (the bins head holds two (pixels/4, 529) float32 tensors: 8 renders of 512 px would
+        need 1.7 GB). On a CPU, batching hardly changes throughput; on a GPU it does.
+        """
         shapes = [render_shape(*lightness.shape, self.render_size) for lightness in lightness_list]
         results: list[np.ndarray | None] = [None] * len(lightness_list)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for index, shape in enumerate(shapes):
             by_shape.setdefault(shape, []).append(index)
         for shape, indices in by_shape.items():
-            for start in range(0, len(indices), self.batch_size):
-                chunk = indices[start:start + self.batch_size]
+            size = max(1, self.batch_size)
+            if getattr(self.backend, "device", "cpu") == "cpu":  # host memory; GPUs have plenty
+                size = max(1, min(size, MAX_BATCH_RENDER_PIXELS // (shape[0] * shape[1])))
+            for start in range(0, len(indices), size):
+                chunk = indices[start:start + size]
                 batch = np.stack([model_input(lightness_list[i], shape) for i in chunk])  # (B,1,h,w)
                 ab_small = self.backend.predict(batch)  # (B,2,h,w)
                 for row, index in enumerate(chunk):
-                    results[index] = upsample_ab(ab_small[row], *lightness_list[index].shape)
+                    results[index] = ab_small[row]
         return results  # type: ignore[return-value]
+
+    def colorize_lightness_batch(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """[(H_i, W_i) L in [0,100]] -> [(H_i, W_i, 2) ab]; same-shaped renders share a batch."""
+        predicted = self.predict_ab_norm(lightness_list)
+        return [upsample_ab(ab_norm, *lightness.shape)
+                for ab_norm, lightness in zip(predicted, lightness_list, strict=True)]
 
     def colorize_lightness(self, lightness: np.ndarray, hints=None, reference=None,
                            saturation: float = 1.0) -> np.ndarray:
@@ -102,8 +126,22 @@ class Colorizer:
 
     def colorize_loaded(self, loaded: LoadedImage, **steering) -> np.ndarray:
         """A :class:`LoadedImage` -> (H, W, 3) uint8/uint16 sRGB at full resolution."""
-        ab = self.colorize_lightness(loaded.lightness, **steering)
-        return lab_to_rgb_array(loaded.lightness, ab, loaded.bit_depth)
+        return self.finish(loaded, self.predict_ab_norm([loaded.lightness])[0], **steering)
+
+    def finish(self, loaded: LoadedImage, ab_norm: np.ndarray, hints=None, reference=None,
+               saturation: float = 1.0) -> np.ndarray:
+        """A :class:`LoadedImage` and its predicted ab_norm (2, h, w) (:meth:`predict_ab_norm`)
+        -> (H, W, 3) uint8/uint16 sRGB, with the same steering as :meth:`colorize_lightness`.
+
+        Without hints or a reference, upsampling and the join run fused, strip by strip
+        (:func:`~autocolor.infer.pipeline.render_rgb`), never holding a full-resolution ab.
+        """
+        lightness = loaded.lightness
+        if reference is None and (hints is None or not len(hints.points)):
+            return render_rgb(lightness, ab_norm, loaded.bit_depth, saturation)
+        ab = upsample_ab(ab_norm, *lightness.shape)
+        ab = self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
+        return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 
     def colorize(self, image: Image.Image | np.ndarray, **steering) -> Image.Image | np.ndarray:
         """Colour a Pillow image or a NumPy array; returns the same kind, RGB (RGBA with alpha).
