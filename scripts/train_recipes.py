@@ -2,13 +2,16 @@
 the validation split of the cache. Used for the recipe comparison (docs/recipes.md) and for the
 bundled default (``make train-default`` runs the default recipe alone, with the epochs found here).
 
-1. calibrate: every recipe trains 2 short epochs concurrently; the second epoch's time (encoder
-   unfrozen, validation included) sets how many epochs fit the budget.
-2. train: every recipe runs for its number of epochs concurrently (--restart).
-3. score: each final model on the validation photos at its render size, next to the gray
-   baseline: PSNR, CIEDE2000, ab AuC, colourfulness ratio -> OUT/recipes.json.
+1. calibrate (GPU): every recipe trains 2 short epochs concurrently; the second epoch's time
+   (encoder unfrozen, validation included) sets how many epochs fit the budget. Or (CPU) give
+   the plan explicitly: ``--plan recipe:epochs:samples,...`` and ``--sequential``.
+2. train: every recipe runs for its number of epochs (--restart).
+3. score: each final model with ``autocolor eval``'s code (full-resolution inference path) on
+   the validation split, next to the gray baseline -> OUT/<recipe>/eval/, OUT/recipes.json.
 
     python scripts/train_recipes.py --data data/corpus --out runs/recipes --budget-minutes 6
+    python scripts/train_recipes.py --sequential --device cpu --batch-size 16 --workers 1 \
+        --crop-size 192 --plan unet-bins:3:1024,unet-l1:3:1024,seed:1:512
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ def launch(recipe: str, args: argparse.Namespace, out: Path, epochs: int, sample
                "--data", args.data, "--out", str(out), "--epochs", str(epochs),
                "--samples-per-epoch", str(samples), "--batch-size", str(args.batch_size),
                "--workers", str(args.workers), "--device", args.device, "--restart", *extra]
+    if args.crop_size:
+        command += ["--crop-size", str(args.crop_size)]
     out.mkdir(parents=True, exist_ok=True)
     log = open(out / "stdout.txt", "w")
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -45,39 +50,17 @@ def wait_all(processes: dict[str, subprocess.Popen]) -> dict[str, int]:
     return {name: process.wait() for name, process in processes.items()}
 
 
-def score(weights: Path, data: str, render_size: int, device: str) -> dict[str, float]:
-    import numpy as np
-    import torch
-    from skimage.color import deltaE_ciede2000
+def score(weights: Path, data: str, render_size: int, device: str, report: Path) -> dict:
+    """Validation scores through the same code as ``autocolor eval`` (full-resolution path)."""
+    from autocolor.evaluate import evaluate_folder
+    from autocolor.infer.colorizer import Colorizer
 
-    from autocolor.color.lab import model_io_to_rgb, rgb_to_lab, rgb_to_model_io
-    from autocolor.data.dataset import ValidationDataset
-    from autocolor.train.loop import colorfulness, psnr
-    from autocolor.weights import load_model
-
-    model, _ = load_model(weights, device=device)
-    dataset = ValidationDataset(data, render_size)
-    rows: dict[str, list[float]] = {}
-    with torch.no_grad():
-        for index in range(len(dataset)):
-            rgb = dataset[index][None].to(device).float() / 255.0
-            l_norm, ab_truth = rgb_to_model_io(rgb)
-            for name, ab in (("model", model(l_norm).float()), ("gray", torch.zeros_like(ab_truth))):
-                prediction = model_io_to_rgb(l_norm, ab)
-                lab_p = rgb_to_lab(prediction)[0].permute(1, 2, 0).cpu().numpy()
-                lab_t = rgb_to_lab(rgb)[0].permute(1, 2, 0).cpu().numpy()
-                error = np.hypot(*(lab_p[..., 1:] - lab_t[..., 1:]).transpose(2, 0, 1))
-                auc = float(np.mean([(error <= t).mean() for t in range(151)]))
-                values = {"psnr": psnr(prediction, rgb).item(),
-                          "ciede2000": float(deltaE_ciede2000(lab_t, lab_p).mean()),
-                          "auc": auc, "cf": colorfulness(prediction).item()}
-                for key, value in values.items():
-                    rows.setdefault(f"{name}_{key}", []).append(value)
-            rows.setdefault("truth_cf", []).append(colorfulness(rgb).item())
-    result = {key: float(np.mean(values)) for key, values in rows.items()}
-    result["model_cf_ratio"] = result["model_cf"] / result["truth_cf"]
-    result["photos"] = len(dataset)
-    return result
+    colorizer = Colorizer.from_pretrained(weights, backend="torch", device=device,
+                                          render_size=render_size)
+    result = evaluate_folder(colorizer, data, split="val", report_dir=report, progress=False)
+    summary = result["summary"]
+    return {"ours": summary["ours"], "gray": summary["gray"],
+            "cf_ratio": summary["colorfulness_ratio"]["ours"], "photos": len(result["images"])}
 
 
 def main() -> int:
@@ -92,11 +75,20 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--render-size", type=int, default=384)
+    parser.add_argument("--crop-size", type=int, default=None, help="override every recipe's")
+    parser.add_argument("--plan", default=None, help="recipe:epochs:samples,... (no calibration)")
+    parser.add_argument("--sequential", action="store_true", help="one recipe at a time (CPU)")
     args = parser.parse_args()
     recipes = args.recipes.split(",")
     started = time.monotonic()
 
-    # 1. calibrate
+    # 1. calibrate (or take the plan as given)
+    if args.plan:
+        plan = {}
+        for item in args.plan.split(","):
+            recipe, epochs, samples = item.split(":")
+            plan[recipe] = (int(epochs), int(samples))
+        return train_and_score(args, plan, started)
     calibration = {r: launch(r, args, args.out / "calibrate" / r, 2, args.calibration_samples, [])
                    for r in recipes}
     codes = wait_all(calibration)
@@ -107,13 +99,22 @@ def main() -> int:
             print((args.out / "calibrate" / recipe / "stdout.txt").read_text()[-3000:])
             continue
         per_sample = epoch_seconds(args.out / "calibrate" / recipe) / args.calibration_samples
-        plan[recipe] = max(2, int(args.budget_minutes * 60 / (per_sample * args.samples_per_epoch)))
-    print(f"calibrated in {time.monotonic() - started:.0f}s; epochs: {plan}", flush=True)
+        epochs = max(2, int(args.budget_minutes * 60 / (per_sample * args.samples_per_epoch)))
+        plan[recipe] = (epochs, args.samples_per_epoch)
+    print(f"calibrated in {time.monotonic() - started:.0f}s; plan: {plan}", flush=True)
+    return train_and_score(args, plan, started)
 
+
+def train_and_score(args: argparse.Namespace, plan: dict[str, tuple[int, int]],
+                    started: float) -> int:
     # 2. train
-    runs = {r: launch(r, args, args.out / r, epochs, args.samples_per_epoch, [])
-            for r, epochs in plan.items()}
-    codes = wait_all(runs)
+    codes = {}
+    if args.sequential:
+        for recipe, (epochs, samples) in plan.items():
+            codes[recipe] = launch(recipe, args, args.out / recipe, epochs, samples, []).wait()
+    else:
+        codes = wait_all({r: launch(r, args, args.out / r, epochs, samples, [])
+                          for r, (epochs, samples) in plan.items()})
     print(f"trained in {time.monotonic() - started:.0f}s; exit codes {codes}", flush=True)
 
     # 3. score
@@ -123,10 +124,13 @@ def main() -> int:
         if code != 0:
             print(f"{recipe} failed:\n" + (run / "stdout.txt").read_text()[-3000:])
             continue
-        results[recipe] = {"epochs": plan[recipe], "samples_per_epoch": args.samples_per_epoch,
-                           "batch_size": args.batch_size,
+        epochs, samples = plan[recipe]
+        with open(run / "log.csv") as handle:
+            train_seconds = float(list(csv.DictReader(handle))[-1]["seconds"])
+        results[recipe] = {"epochs": epochs, "samples_per_epoch": samples,
+                           "batch_size": args.batch_size, "train_seconds": train_seconds,
                            **score(run / "final.safetensors", args.data, args.render_size,
-                                   args.device)}
+                                   args.device, run / "eval")}
         print(recipe, json.dumps(results[recipe]), flush=True)
     (args.out / "recipes.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"done in {time.monotonic() - started:.0f}s")
