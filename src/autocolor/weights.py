@@ -106,6 +106,7 @@ def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any],
         temp = handle.name
     try:
         save_file(state, temp, metadata=encode_metadata(full))
+        os.chmod(temp, 0o644)  # mkstemp makes 0600; weights are meant to be shared
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):
