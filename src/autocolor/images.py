@@ -219,6 +219,14 @@ def output_suffix(input_path: str | os.PathLike) -> str:
     return ".jpg" if Path(input_path).suffix.lower() in JPEG_SUFFIXES else ".png"
 
 
+def fit_target(target: Path, loaded: LoadedImage) -> Path:
+    """A ``.jpg`` target for a photo that JPEG cannot hold (alpha or 16 bits, i.e. a PNG or TIFF
+    named .jpg) becomes ``.png`` rather than failing."""
+    if target.suffix.lower() in JPEG_SUFFIXES and (loaded.alpha is not None or loaded.bit_depth == 16):
+        return target.with_suffix(".png")
+    return target
+
+
 def lab_to_rgb_array(lightness: np.ndarray, ab: np.ndarray, bit_depth: int = 8) -> np.ndarray:
     """Join full-res L (H, W) with ab (H, W, 2) into sRGB (H, W, 3) uint8 or uint16, in strips."""
     if lightness.shape != ab.shape[:2] or ab.shape[-1] != 2:

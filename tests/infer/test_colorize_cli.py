@@ -302,3 +302,23 @@ def test_hint_outside_one_photo_fails_only_that_photo(tmp_path: Path, cli_args, 
     # The hint colours its neighbourhood: red there, whatever the random model predicted.
     red, green, blue = np.asarray(Image.open(tmp_path / "out" / "big.png"))[10, 50].astype(int)
     assert red > green + 20 and red > blue + 20
+
+
+def test_png_named_jpg_with_alpha_is_written_as_png(tmp_path, tiny_weights):
+    """A transparent PNG misnamed .jpg cannot become a JPEG; it is written as PNG, alpha kept."""
+    from PIL import Image
+
+    from autocolor.cli import main
+
+    source = tmp_path / "in" / "cutout.jpg"
+    source.parent.mkdir()
+    rgba = Image.new("RGBA", (64, 48), (90, 90, 90, 255))
+    rgba.putpixel((3, 3), (90, 90, 90, 0))
+    rgba.save(source, format="PNG")
+    assert main(["colorize", str(source), "-o", str(tmp_path / "out"), "--model",
+                 str(tiny_weights)]) == 0
+    written = tmp_path / "out" / "cutout.png"
+    assert not (tmp_path / "out" / "cutout.jpg").exists()
+    with Image.open(written) as image:
+        assert image.mode == "RGBA" and image.size == (64, 48)
+        assert image.getpixel((3, 3))[3] == 0

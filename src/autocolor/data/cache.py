@@ -16,6 +16,7 @@ import csv
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -164,15 +165,24 @@ def write_manifest(folder: str | os.PathLike, records: list[CacheRecord]) -> Pat
     """Write the manifest atomically (temporary file, then rename), sorted by file name."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / CACHE_MANIFEST
-    with tempfile.NamedTemporaryFile(
-        "w", dir=folder, suffix=".tmp", delete=False, newline="", encoding="utf-8"
-    ) as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, delimiter="\t")
+    rows = []
+    for record in sorted(records, key=lambda r: r.file):
+        row = asdict(record)
+        row["ab_spread"] = f"{record.ab_spread:.3f}"
+        rows.append(row)
+    return write_tsv_atomic(folder / CACHE_MANIFEST, FIELDS, rows)
+
+
+def write_tsv_atomic(target: str | os.PathLike, fieldnames: Sequence[str],
+                     rows: Iterable[dict]) -> Path:
+    """Write a tab-separated table with a header through a hidden temporary file and a rename,
+    so a reader never sees half a table."""
+    target = Path(target)
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, prefix=f".{target.name}.",
+                                     suffix=".part", delete=False, newline="",
+                                     encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames, delimiter="\t")
         writer.writeheader()
-        for record in sorted(records, key=lambda r: r.file):
-            row = asdict(record)
-            row["ab_spread"] = f"{record.ab_spread:.3f}"
-            writer.writerow(row)
+        writer.writerows(rows)
     os.replace(handle.name, target)
     return target

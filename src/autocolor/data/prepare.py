@@ -92,20 +92,14 @@ def read_state(folder: str | os.PathLike) -> dict[str, SourceState]:
 
 
 def write_state(folder: str | os.PathLike, states: Iterable[SourceState]) -> Path:
-    import tempfile
+    from autocolor.data.cache import write_tsv_atomic  # lazy: keeps this module light to import
 
-    folder = Path(folder)
-    target = folder / STATE_NAME
-    with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".state-", suffix=".part",
-                                     delete=False, newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=STATE_FIELDS, delimiter="\t")
-        writer.writeheader()
-        for state in sorted(states, key=lambda s: s.source):
-            row = asdict(state)
-            row["ab_spread"] = f"{state.ab_spread:.3f}"
-            writer.writerow(row)
-    os.replace(handle.name, target)
-    return target
+    rows = []
+    for state in sorted(states, key=lambda s: s.source):
+        row = asdict(state)
+        row["ab_spread"] = f"{state.ab_spread:.3f}"
+        rows.append(row)
+    return write_tsv_atomic(Path(folder) / STATE_NAME, STATE_FIELDS, rows)
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,11 +21,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from autocolor.color.lab_numpy import lab_to_rgb
 from autocolor.data.cache import MIN_AB_SPREAD, is_cache
 from autocolor.evaluate.metrics import METRICS, colorfulness, rgb_to_lab_u8, score_pair
 from autocolor.evaluate.photos import DEFAULT_SPLIT, Photo, list_photos, load_rgb
 from autocolor.evaluate.report import ReportWriter
+from autocolor.images import lab_to_rgb_array
 
 DEFAULT_BATCH_SIZE = 8
 
@@ -35,12 +35,11 @@ class LightnessColorizer(Protocol):
 
 
 def lab_to_rgb_u8(lightness: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
-    """Join (H, W) L and (H, W, 2) ab (None: a = b = 0) into (H, W, 3) uint8 sRGB."""
-    lab = np.zeros((*lightness.shape, 3), dtype=np.float32)
-    lab[..., 0] = lightness
-    if ab is not None:
-        lab[..., 1:] = ab
-    return np.clip(lab_to_rgb(lab) * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+    """Join (H, W) L and (H, W, 2) ab (None: a = b = 0) into (H, W, 3) uint8 sRGB, with the
+    inference path's own join (so scores are of what users get)."""
+    if ab is None:
+        ab = np.zeros((*lightness.shape, 2), dtype=np.float32)
+    return lab_to_rgb_array(lightness.astype(np.float32, copy=False), ab, bit_depth=8)
 
 
 def _colorize(colorizer: Any, lightness: list[np.ndarray]) -> list[np.ndarray]:

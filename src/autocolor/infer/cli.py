@@ -23,6 +23,7 @@ from autocolor.images import (
     INPUT_SUFFIXES,
     ImageError,
     LoadedImage,
+    fit_target,
     output_suffix,
 )
 
@@ -282,7 +283,8 @@ def run(args: argparse.Namespace) -> int:
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue
-                saving.append((job, savers.submit(save_image, rgb, job.target, loaded)))
+                target = fit_target(job.target, loaded)
+                saving.append((job, savers.submit(save_image, rgb, target, loaded)))
                 del rgb
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)

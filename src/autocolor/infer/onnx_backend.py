@@ -14,22 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from autocolor.color.lab_numpy import cpu_threads
 from autocolor.infer.pipeline import SIZE_MULTIPLE
 
 _SESSIONS: dict[tuple, Any] = {}
 _SESSIONS_LOCK = threading.Lock()
 _MAX_CACHED_SESSIONS = 4
-
-
-def cpu_threads() -> int:
-    """Cores this process may run on (``AUTOCOLOR_THREADS`` overrides)."""
-    override = os.environ.get("AUTOCOLOR_THREADS")
-    if override:
-        return max(1, int(override))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def session_options(threads: int):
