@@ -38,7 +38,8 @@ def test_each_region_takes_its_hint_and_the_edge_stays_sharp() -> None:
     lightness = _regions(height, width, [edge], [30.0, 70.0])
     prior = np.zeros((height, width, 2), dtype=np.float32)
     hints = HintSet([HintPoint(150, 250, RED, radius=6), HintPoint(1000, 100, BLUE, radius=6)])
-    ab = propagate_hints(lightness, prior, hints)
+    # A long reach, so that filling whole regions is what is tested (the default is local).
+    ab = propagate_hints(lightness, prior, hints, reach=2.0)
     assert ab.shape == (height, width, 2) and ab.dtype == np.float32
 
     red, blue = _ab(RED), _ab(BLUE)
@@ -65,10 +66,21 @@ def test_unhinted_region_beyond_an_edge_keeps_the_prior() -> None:
     prior[...] = (12.0, -20.0)  # the "model" says blue-ish everywhere
     prior[:, :, 0] += np.linspace(0, 6, width, dtype=np.float32)  # and not flat
     hints = HintSet([HintPoint(80, 120, RED, radius=3), HintPoint(240, 120, BLUE, radius=3)])
-    ab = propagate_hints(lightness, prior, hints)
+    ab = propagate_hints(lightness, prior, hints, reach=2.0)  # even a long reach stops at edges
     far = np.abs(ab[:, 330:] - prior[:, 330:])
     assert far.max() < 1.5  # the third band has no hint: its colour is the prior's
     assert np.abs(ab[:, 10:150] - _ab(RED)).max(axis=-1).mean() < 5.0
+
+
+def test_default_reach_keeps_one_hint_local() -> None:
+    """One click changes its neighbourhood, not the whole photo (the default reach)."""
+    lightness = _regions(256, 1024, [], [50.0])
+    prior = np.zeros((256, 1024, 2), dtype=np.float32)
+    ab = propagate_hints(lightness, prior, HintSet([HintPoint(40, 128, RED, radius=4)]))
+    change = np.linalg.norm(ab, axis=-1).mean(axis=0)  # (W,) by distance from the hint
+    assert change[40] > 0.7 * np.linalg.norm(_ab(RED))
+    assert change[1000] < 0.35 * change[40]
+    assert change[1000] < change[500] < change[100]
 
 
 def test_correction_fades_with_distance_in_a_flat_image() -> None:
