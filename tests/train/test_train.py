@@ -11,7 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from autocolor.data.cache import CACHE_MANIFEST, CacheRecord, sha256_file, write_manifest
+from autocolor.data.cache import (
+    CACHE_MANIFEST,
+    CacheRecord,
+    read_manifest,
+    sha256_file,
+    write_manifest,
+)
 from autocolor.train import loop
 from autocolor.train.config import RECIPES, TrainConfig, resolve_config
 from autocolor.weights import load_model, read_metadata
@@ -226,3 +232,21 @@ def test_metrics_helpers() -> None:
     assert loop.colorfulness(red).item() == pytest.approx(0.3 * np.hypot(255.0, 127.5), rel=1e-4)
     assert loop.psnr(gray, gray).item() == pytest.approx(100.0)  # clamped at mse 1e-10
     assert loop.psnr(gray, gray + 0.1).item() == pytest.approx(20.0, abs=0.2)
+
+
+def test_cache_without_val_photos_validates_on_train(cache: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A small own-photo folder can hash all its photos into train: the run still works."""
+    only_train = tmp_path / "cache"
+    only_train.mkdir()
+    records = []
+    for record in read_manifest(cache):
+        (only_train / record.file).write_bytes((cache / record.file).read_bytes())
+        records.append(CacheRecord(file=record.file, split="train", width=record.width,
+                                   height=record.height, sha256=record.sha256))
+    write_manifest(only_train, records)
+    config = TrainConfig(data=str(only_train), out=str(tmp_path / "run"), temperatures=(),
+                         **{**TINY, "epochs": 1})
+    assert loop.train(config).is_file()
+    assert "no validation photos" in capsys.readouterr().out
+    assert len(read_log(tmp_path / "run")) == 1

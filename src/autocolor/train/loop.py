@@ -178,6 +178,19 @@ def atomic_torch_save(state: dict, path: Path) -> None:
     os.replace(temp, path)
 
 
+def validation_set(data_dir: Path, render_size: int) -> ValidationDataset:
+    """The val split; a small own-photo folder may have none, and then a few training photos
+    stand in (with a warning: such scores are optimistic) rather than the run failing."""
+    try:
+        return ValidationDataset(data_dir, render_size)
+    except ValueError:
+        print(f"warning: {data_dir} has no validation photos (too few photos for the hash split); "
+              "validating on training photos, so the scores are optimistic")
+        dataset = ValidationDataset(data_dir, render_size, split="train")
+        dataset.records = dataset.records[:8]
+        return dataset
+
+
 # -- the loop ------------------------------------------------------------------------------
 
 def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None = None,
@@ -214,7 +227,7 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
         train_set, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
         drop_last=True, pin_memory=device.type == "cuda",
         persistent_workers=config.workers > 0)  # keeps decoded photos across epochs
-    val_set = ValidationDataset(data_dir, config.render_size)
+    val_set = validation_set(data_dir, config.render_size)
 
     # Phase 3: model, optimizer, schedule; resume from the checkpoint when there is one.
     model = create_model(config.model, pretrained=config.pretrained,
