@@ -23,6 +23,7 @@ for r in */; do
   [ -f "$r/final.safetensors" ] && [ "$r" != seed ] && cp "$r/final.safetensors" "$OUT/$r.safetensors"
 done
 # Logs, configs, temperature sweeps and each run's last example grid.
-for r in */; do ls "$r"grids/*.png 2>/dev/null | sort | head -n -1 | xargs -r rm; done
+# (the calibrate/ folder has no grids: without `|| true`, pipefail ended the script here before)
+for r in */; do (ls "$r"grids/*.png 2>/dev/null || true) | sort | head -n -1 | xargs -r rm; done
 tar czf "$OUT/runs.tgz" --exclude='*.safetensors' --exclude='checkpoint.pt' --exclude=calibrate .
 ls -la "$OUT"

@@ -1,6 +1,6 @@
 """Train several recipes side by side on one machine within a time budget, then score each on
-the validation split of the cache. Used for the recipe comparison (docs/recipes.md) and for the
-bundled default (``make train-default`` runs the default recipe alone, with the epochs found here).
+the validation split of the cache. Used for the recipe comparison in docs/recipes.md
+(``make train-default`` trains the bundled default alone, with the recipe's own settings).
 
 1. calibrate (GPU): every recipe trains 2 short epochs concurrently; the second epoch's time
    (encoder unfrozen, validation included) sets how many epochs fit the budget. Or (CPU) give

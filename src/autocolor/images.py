@@ -6,6 +6,7 @@ stays light. Errors are :class:`ImageError` with a one-line message that names t
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import tempfile
@@ -161,51 +162,82 @@ def _rgb_icc_profile(icc: bytes | None) -> bytes | None:
     return icc if icc and len(icc) >= 20 and icc[16:20] == b"RGB " else None
 
 
-def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Read a photo file into full-resolution lightness, upright, with metadata.
+def _first_line(error: BaseException) -> str:
+    text = str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def open_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
+               name: str | None = None) -> Image.Image:
+    """Open a photo file or its bytes without decoding pixels; refuse empty data, non-images and
+    more than ``max_pixels`` first. The caller closes the image.
 
     Raises:
-        ImageError: empty, truncated, corrupt, not an image, too many pixels, unsupported mode.
+        ImageError: naming ``name`` (default: the path).
     """
-    path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            raise ImageError(path, "empty file (0 bytes)")
-    except OSError as error:
-        raise ImageError(path, f"cannot read: {error.strerror or error}") from error
+    label = name or (str(source) if not isinstance(source, bytes) else "<image>")
+    if isinstance(source, bytes):
+        if not source:
+            raise ImageError(label, "empty file (0 bytes)")
+        opened: str | os.PathLike | io.BytesIO = io.BytesIO(source)
+    else:
+        try:
+            if Path(source).stat().st_size == 0:
+                raise ImageError(label, "empty file (0 bytes)")
+        except OSError as error:
+            raise ImageError(label, f"cannot read: {error.strerror or error}") from error
+        opened = source
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return _load_opened(image, path, max_pixels)
-    except ImageError:
-        raise
+            image = Image.open(opened)
     except UnidentifiedImageError as error:
-        raise ImageError(path, "not an image, or a format Pillow cannot read") from error
+        raise ImageError(label, "not an image, or a format Pillow cannot read") from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(path, f"too many pixels (limit {max_pixels:,}): {error}") from error
+        raise ImageError(label, f"too many pixels (limit {max_pixels:,}): {error}") from error
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ImageError(path, f"corrupt or truncated image ({reason})") from error
-    except MemoryError as error:
-        raise ImageError(path, "not enough memory to decode this image") from error
-
-
-def _load_opened(image: Image.Image, path: Path, max_pixels: int) -> LoadedImage:
+        raise ImageError(label, f"corrupt or truncated image ({_first_line(error)})") from error
     width, height = image.size
     if width * height > max_pixels:
-        raise ImageError(path, f"too many pixels ({width}x{height} > limit {max_pixels:,};"
-                               " raise it with --max-pixels)")
+        image.close()
+        raise ImageError(label, f"too many pixels ({width}x{height} > limit {max_pixels:,})")
+    return image
+
+
+def load_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
+               name: str | None = None) -> LoadedImage:
+    """Read a photo (a file, or its bytes: uploads) into full-resolution lightness, upright,
+    with metadata.
+
+    Raises:
+        ImageError: empty, truncated, corrupt, not an image, too many pixels, unsupported mode;
+            one line starting with ``name`` (default: the path).
+    """
+    label = name or (str(source) if not isinstance(source, bytes) else "<image>")
+    image = open_image(source, max_pixels, label)
+    try:
+        with image:
+            return _load_opened(image, label)
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ImageError(label, f"corrupt or truncated image ({_first_line(error)})") from error
+    except MemoryError as error:
+        raise ImageError(label, "not enough memory to decode this image") from error
+
+
+def _load_opened(image: Image.Image, label: str) -> LoadedImage:
     source_format = image.format
+    stored_size = image.size
     icc = image.info.get("icc_profile")
     exif = image.getexif()
     orientation = int(exif.get(0x0112, 1) or 1)
     image.load()  # decode now, so truncation errors surface here
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
-    loaded = lightness_from_pil(upright, str(path))
+    loaded = lightness_from_pil(upright, label)
     loaded.format = source_format
     loaded.orientation = orientation
-    loaded.stored_size = (width, height)
+    loaded.stored_size = stored_size
     loaded.icc_profile = _rgb_icc_profile(icc)
     if len(exif):
         exif[0x0112] = 1

@@ -250,3 +250,14 @@ def test_cache_without_val_photos_validates_on_train(cache: Path, tmp_path: Path
     assert loop.train(config).is_file()
     assert "no validation photos" in capsys.readouterr().out
     assert len(read_log(tmp_path / "run")) == 1
+
+
+def test_stop_after_ends_early_and_a_second_call_finishes(cache: Path, tmp_path: Path) -> None:
+    """``make train-default`` replays a schedule change with --stop-after, then a resume."""
+    config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(), **{**TINY, "epochs": 3})
+    loop.train(config, stop_after=1)
+    assert len(read_log(tmp_path)) == 1
+    state = torch.load(tmp_path / loop.CHECKPOINT, weights_only=True)
+    assert state["epoch"] == 1
+    loop.train(config)
+    assert [row["epoch"] for row in read_log(tmp_path)] == ["1", "2", "3"]

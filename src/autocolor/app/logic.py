@@ -13,7 +13,6 @@ import math
 import os
 import struct
 import threading
-import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,10 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps
 
 from autocolor.hints import HintPoint, HintSet
-from autocolor.images import ImageError, LoadedImage, encode_image, lab_to_rgb_array
+from autocolor.images import (
+    ImageError,
+    LoadedImage,
+    encode_image,
+    lab_to_rgb_array,
+    load_image,
+    open_image,
+)
 
 # File types the uploader offers (Pillow reads more; these are the ones the page promises).
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp")
@@ -142,75 +148,26 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _open_checked(data: bytes, name: str, max_pixels: int):
-    """Open ``data`` with Pillow, refusing empty data and more than ``max_pixels`` before any
-    pixel is decoded. Returns the opened image (caller closes); raises :class:`ImageError`."""
-    if not data:
-        raise ImageError(name, "empty file (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError as error:
-        raise ImageError(name, "not an image, or a format Pillow cannot read") from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(name, f"too many pixels (limit {max_pixels:,})") from error
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise ImageError(name, f"corrupt or truncated image ({first_line(error)})") from error
-    width, height = image.size
-    if width * height > max_pixels:
-        image.close()
-        raise ImageError(name, f"too many pixels ({width} x {height} = {width * height:,}; "
-                               f"this app accepts up to {max_pixels:,})")
-    return image
-
-
 def first_line(error: BaseException) -> str:
     text = str(error)
     return text.splitlines()[0] if text else type(error).__name__
 
 
 def decode_upload(data: bytes, name: str, max_pixels: int = APP_MAX_PIXELS) -> LoadedImage:
-    """Uploaded bytes -> :class:`LoadedImage` (upright, full resolution), like
-    :func:`autocolor.images.load_image` but from memory.
+    """Uploaded bytes -> :class:`LoadedImage` (upright, full resolution), the same reader as
+    the command line's (:func:`autocolor.images.load_image`), from memory.
 
     Raises:
         ImageError: empty, not an image, truncated or corrupt, too many pixels, unsupported mode;
             ``str()`` is one line that starts with ``name``.
     """
-    from autocolor.images import _rgb_icc_profile, lightness_from_pil
-
-    image = _open_checked(data, name, max_pixels)
-    try:
-        with image:
-            source_format = image.format
-            stored_size = image.size
-            exif = image.getexif()
-            orientation = int(exif.get(0x0112, 1) or 1)
-            icc = image.info.get("icc_profile")
-            image.load()  # decode now: truncation surfaces here, not half-way through colouring
-            upright = ImageOps.exif_transpose(image) if orientation != 1 else image
-            loaded = lightness_from_pil(upright, name)
-    except ImageError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise ImageError(name, f"corrupt or truncated image ({first_line(error)})") from error
-    except MemoryError as error:
-        raise ImageError(name, "not enough memory to decode this image") from error
-    loaded.format = source_format
-    loaded.orientation = orientation
-    loaded.stored_size = stored_size
-    loaded.icc_profile = _rgb_icc_profile(icc)
-    if len(exif):
-        exif[0x0112] = 1
-        loaded.exif = exif.tobytes()
-    return loaded
+    return load_image(data, max_pixels, name=name)
 
 
 def decode_reference(data: bytes, name: str, max_pixels: int = APP_MAX_PIXELS,
                      max_side: int = REFERENCE_MAX_SIDE) -> np.ndarray:
     """A reference photo -> (h, w, 3) uint8 sRGB, upright, long side at most ``max_side``."""
-    image = _open_checked(data, name, max_pixels)
+    image = open_image(data, max_pixels, name)
     try:
         with image:
             image.draft("RGB", (max_side, max_side))  # JPEG: decode at a fraction of the size

@@ -26,9 +26,9 @@ from PIL import Image
 CACHE_MANIFEST = "manifest.tsv"
 SPLITS = ("train", "val", "test")
 
-# A photo is "near gray" when its chroma spread in Lab is below this; sepia and tinted
-# monochrome photos have a large mean chroma but a small spread, so spread is the criterion.
-# Tuned on ../shared/corpus/wallpaper-photos.tsv (see docs/corpus.md).
+# A photo is "near gray" when its chroma spread in Lab is below this (the mean chroma would
+# keep tinted monochrome photos). Checked on ../shared/corpus/wallpaper-photos.tsv
+# (docs/corpus.md). Spread alone does not catch sepia: see MIN_AB_SPREAD_GIVEN_L.
 MIN_AB_SPREAD: float = 4.0
 
 # Sepia and other toned monochrome photos get past MIN_AB_SPREAD: their chroma grows with
