@@ -40,12 +40,8 @@ corpus: $(STAMP)
 	$(BIN)/autocolor data build-corpus --out data/corpus
 
 # Reproduces src/autocolor/weights/default.safetensors (docs/recipes.md has the wall times).
-# The shipped run began with a 12-epoch schedule and was shortened to 6 epochs after epoch 2 (CPU
-# time); the two commands replay that. OMP_NUM_THREADS=1 because it was trained on 2 busy cores.
 train-default: corpus
-	OMP_NUM_THREADS=1 $(BIN)/autocolor train --recipe default --data data/corpus --out runs/default \
-		--restart --epochs 12 --stop-after 2
-	OMP_NUM_THREADS=1 $(BIN)/autocolor train --recipe default --data data/corpus --out runs/default
+	$(BIN)/autocolor train --recipe default --data data/corpus --out runs/default --restart
 	cp runs/default/final.safetensors src/autocolor/weights/default.safetensors
 	$(MAKE) onnx
 

@@ -100,7 +100,7 @@ def test_metadata_round_trip(saved: Path) -> None:
     assert metadata["normalization"] == {"L_SCALE": 50.0, "L_SHIFT": 1.0, "AB_SCALE": 128.0}
     assert metadata["data_manifest_sha256"] == "ab" * 32
     assert metadata["metrics"] == {"val_psnr": 23.5}
-    commit = metadata["git_commit"]
+    commit = metadata["git_commit"].removesuffix("+dirty")
     assert commit == "unknown" or (len(commit) == 40 and all(c in "0123456789abcdef" for c in commit))
     assert load_model(saved)[1] == metadata
 
@@ -201,3 +201,25 @@ def test_load_never_unpickles(tmp_path: Path) -> None:
     # The payload does work when unpickled, so the check above is meaningful.
     pickle.loads((tmp_path / "pickle.pt").read_bytes())
     assert marker.exists()
+
+
+def test_git_commit_marks_uncommitted_changes(tmp_path: Path) -> None:
+    import subprocess
+
+    from autocolor.weights import git_commit
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one\n")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "first")
+    clean = git_commit(tmp_path)
+    assert len(clean) == 40 and "+" not in clean
+    (tmp_path / "untracked.txt").write_text("ignored\n")  # untracked files do not count
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "a.txt").write_text("two\n")
+    assert git_commit(tmp_path) == clean + "+dirty"
+    assert git_commit(tmp_path / "missing") == "unknown"

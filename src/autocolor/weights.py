@@ -20,15 +20,18 @@ JSON_KEYS = ("model_kwargs", "normalization", "recipe", "metrics")
 
 
 def git_commit(repo: Path | None = None) -> str:
-    """The current commit of the source tree, or 'unknown' outside a git checkout."""
+    """The current commit of the source tree, with ``+dirty`` when tracked files differ from it
+    (the weights then came from code that no commit holds), or 'unknown' outside a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo or Path(__file__).parent,
+                              capture_output=True, text=True, timeout=5, check=True).stdout
+
     try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo or Path(__file__).parent,
-            capture_output=True, text=True, timeout=5, check=True,
-        )
-        return result.stdout.strip()
+        commit = git("rev-parse", "HEAD").strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no").strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return f"{commit}+dirty" if dirty else commit
 
 
 def normalization_metadata() -> dict[str, float]:

@@ -63,6 +63,37 @@ def test_export_metadata_and_graph(onnx_pair: Path, onnx_file: Path) -> None:
     assert all(node.domain in ("", "ai.onnx") for node in model.graph.node)
 
 
+def test_export_friendly_folds_the_gray_input_exactly(torch_model) -> None:
+    """Lite0's three input channels are the same gray normalized alike: the export feeds its stem
+    one channel with summed weights, and the output does not change (padding included)."""
+    import torch
+
+    from autocolor.infer.export import export_friendly
+
+    friendly = export_friendly(torch_model)
+    assert friendly.encoder._conv_stem.weight.shape[1] == 1
+    assert torch_model.encoder._conv_stem.weight.shape[1] == 3  # the original is left alone
+    l_norm = torch.rand(2, 1, 64, 96, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    with torch.inference_mode():
+        torch.testing.assert_close(friendly(l_norm), torch_model(l_norm), atol=1e-5, rtol=0)
+
+
+def test_export_friendly_keeps_three_channels_when_normalized_apart(torch_model) -> None:
+    import copy
+
+    import torch
+
+    from autocolor.infer.export import export_friendly
+
+    model = copy.deepcopy(torch_model)
+    model.to_encoder_input.mean[0, 0] = 0.4  # channels no longer alike: folding would be wrong
+    friendly = export_friendly(model)
+    assert friendly.encoder._conv_stem.weight.shape[1] == 3
+    l_norm = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(6)) * 2 - 1
+    with torch.inference_mode():
+        torch.testing.assert_close(friendly(l_norm), model(l_norm), atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 64, 64), (3, 1, 96, 160), (2, 1, 224, 32)])
 def test_onnx_agrees_with_torch_at_dynamic_shapes(onnx_file: Path, torch_model, shape) -> None:
     """Batch, height and width all vary (the 'SAME' paddings of the depthwise convolutions are

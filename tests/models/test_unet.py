@@ -15,7 +15,7 @@ from autocolor.models.heads import (
     ab_bin_centers,
     soft_encode_ab,
 )
-from autocolor.models.unet import Lite0UNet
+from autocolor.models.unet import AbRefine, Lite0UNet, upsample2
 
 Q = 23 * 23
 
@@ -62,7 +62,9 @@ def test_regression_output_within_tanh_range() -> None:
 
 def test_bins_output_within_bin_grid() -> None:
     torch.manual_seed(2)
-    model = create_model("lite0-unet", head="bins").eval()
+    # Training mode: BatchNorm then normalizes the random-init activations (in eval mode they
+    # shrink layer after layer, and the head would see near-zero features).
+    model = create_model("lite0-unet", head="bins").train()
     with torch.no_grad():
         model.head.conv.weight.mul_(1000.0)  # near one-hot bin choices
         out = model(random_l_norm(1, 1, 64, 64))
@@ -77,7 +79,7 @@ def test_heads() -> None:
     with pytest.raises(ValueError, match="head must be"):
         Lite0UNet(head="softmax")
     with torch.no_grad():
-        assert bins.eval().logits(random_l_norm(1, 1, 64, 96)).shape == (1, Q, 32, 48)
+        assert bins.eval().logits(random_l_norm(1, 1, 64, 96)).shape == (1, Q, 16, 24)
     with pytest.raises(RuntimeError, match="bins"):
         regression.logits(random_l_norm(1, 1, 64, 64))
 
@@ -163,3 +165,50 @@ def test_bins_head_forward_shape() -> None:
     head = BinsHead(8)
     assert head(torch.randn(2, 8, 4, 6)).shape == (2, 2, 4, 6)
     assert float(head.temperature) == 0.5
+
+
+def test_ab_refine_starts_as_the_identity_and_can_learn() -> None:
+    refine = AbRefine(skip_channels=16)
+    ab = torch.rand(2, 2, 8, 12) * 2 - 1
+    skip = torch.randn(2, 16, 8, 12)
+    torch.testing.assert_close(refine(ab, skip), ab)  # zero-initialised correction
+    refine(ab, skip).sum().backward()
+    assert refine.correction.weight.grad.abs().sum() > 0  # the correction is trainable
+
+
+def test_bins_outputs_strides_and_forward_agree() -> None:
+    torch.manual_seed(3)
+    model = create_model("lite0-unet", head="bins").eval()
+    with torch.no_grad():
+        model.refine.correction.weight.normal_(0, 0.1)  # a non-trivial refinement
+        l_norm = random_l_norm(2, 1, 64, 96)
+        logits, refined = model.bins_outputs(l_norm)
+        assert logits.shape == (2, Q, 16, 24)  # stride 4
+        assert refined.shape == (2, 2, 32, 48)  # stride 2
+        full = model(l_norm)  # (2,2,64,96): the refined ab upsampled x2
+        torch.testing.assert_close(full, upsample2(refined))
+
+
+def test_refinement_loss_does_not_reach_the_bins_head() -> None:
+    """The stride-2 L1 term sees the decoded bins detached: only cross-entropy shapes them."""
+    from autocolor.train.config import TrainConfig
+    from autocolor.train.loop import training_loss
+
+    torch.manual_seed(4)
+    model = create_model("lite0-unet", head="bins")
+    l_norm = random_l_norm(2, 1, 64, 64)
+    ab_norm = torch.rand(2, 2, 64, 64) - 0.5
+    only_refine = TrainConfig(refine_loss_weight=1.0)
+
+    def head_gradient(weight: float) -> torch.Tensor:
+        model.zero_grad(set_to_none=False)
+        training_loss(model, TrainConfig(refine_loss_weight=weight), l_norm, ab_norm,
+                      None).backward()
+        return model.head.conv.weight.grad.clone()
+
+    torch.testing.assert_close(head_gradient(0.0), head_gradient(only_refine.refine_loss_weight))
+    model.zero_grad(set_to_none=False)
+    with torch.no_grad():
+        model.refine.correction.weight.normal_(0, 0.1)
+    training_loss(model, only_refine, l_norm, ab_norm, None).backward()
+    assert model.refine.mix.weight.grad.abs().sum() > 0  # while the refinement does learn

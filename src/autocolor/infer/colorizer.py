@@ -65,8 +65,9 @@ class Colorizer:
 
         Photos whose renders have the same shape go through the backend together, up to
         ``batch_size`` at a time and, on the CPU, :data:`MAX_BATCH_RENDER_PIXELS` render pixels
-        (the bins head holds two (pixels/4, 529) float32 tensors: 8 renders of 512 px would
-        need 1.7 GB). On a CPU, batching hardly changes throughput; on a GPU it does.
+        (the activations grow with the batch: 8 renders of 512 px hold two (pixels/16, 529)
+        float32 tensors of 0.2 GB each in the bins head alone, while on a CPU batching hardly
+        changes throughput). On a GPU it does.
         """
         shapes = [render_shape(*lightness.shape, self.render_size) for lightness in lightness_list]
         results: list[np.ndarray | None] = [None] * len(lightness_list)

@@ -132,10 +132,39 @@ def _bins_forward_channels_last(self, features):
     return ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2)  # (B,2,H,W)
 
 
+def _gray_forward_one_channel(self, l_norm):
+    """:meth:`GrayToEncoderInput.forward` when every channel has the same mean and std: the
+    three channels it would build are equal, so one is kept (see :func:`_fold_gray_input`)."""
+    from autocolor.models.encoder_input import l_norm_to_gray_srgb
+
+    return (l_norm_to_gray_srgb(l_norm) - self.mean[:, :1]) / self.std[:, :1]  # (B,1,H,W)
+
+
+def _fold_gray_input(model) -> None:
+    """In place: where the encoder input is a gray photo normalized equally in its three
+    channels (EfficientNet-Lite0's (x - 0.5) / 0.5), feed the stem one channel and sum its
+    weights over the three. Exact, padding included (the padded zeros are the same value in
+    every channel); it saves building a 3-channel copy of the render and 2/3 of the stem."""
+    import types
+
+    import torch
+
+    gray = getattr(model, "to_encoder_input", None)
+    stem = getattr(getattr(model, "encoder", None), "_conv_stem", None)
+    if gray is None or stem is None or stem.in_channels != 3:
+        return
+    if not (torch.all(gray.mean == gray.mean[:, :1]) and torch.all(gray.std == gray.std[:, :1])):
+        return
+    gray.forward = types.MethodType(_gray_forward_one_channel, gray)
+    stem.weight = torch.nn.Parameter(stem.weight.sum(dim=1, keepdim=True))  # (32,1,3,3)
+    stem.in_channels = 1
+
+
 def export_friendly(model):
-    """A copy of ``model`` whose bins heads compute channels-last (see
-    :func:`_bins_forward_channels_last`); outputs are equal to float rounding, which
-    :func:`verify_export` checks against the original."""
+    """A copy of ``model`` for export, same math: its bins heads compute channels-last (see
+    :func:`_bins_forward_channels_last`) and a gray encoder input takes one channel (see
+    :func:`_fold_gray_input`). Outputs are equal to float rounding, which :func:`verify_export`
+    checks against the original."""
     import copy
     import types
 
@@ -145,6 +174,7 @@ def export_friendly(model):
     for module in model.modules():
         if isinstance(module, BinsHead):
             module.forward = types.MethodType(_bins_forward_channels_last, module)
+    _fold_gray_input(model)
     return model
 
 

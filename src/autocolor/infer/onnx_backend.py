@@ -24,8 +24,11 @@ _MAX_CACHED_SESSIONS = 4
 
 def session_options(threads: int):
     """CPU session settings: all graph optimizations; one intra-op thread per core and no
-    inter-op pool (the graph is a chain); worker threads do not spin while idle, because the
-    decoding and encoding threads of a batch need those cores between two runs."""
+    inter-op pool (the graph is a chain). Worker threads may spin between operators (ONNX
+    Runtime's default): lite0-unet runs about a hundred small operators, and waking sleeping
+    threads for each made it about 20% slower at 256 px (8.1 against 6.6 ms on 2 cores); the
+    whole-process times of one 12 MP photo and of a 28-photo batch, whose decoding and encoding
+    threads share the cores, did not change measurably (BENCHMARKS.md)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -34,7 +37,7 @@ def session_options(threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
     return options
 
 

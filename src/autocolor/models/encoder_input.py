@@ -18,7 +18,8 @@ def l_norm_to_gray_srgb(l_norm: torch.Tensor) -> torch.Tensor:
     """
     lightness = denormalize_l(l_norm)  # (B,1,H,W) in [0,100]
     fy = (lightness + 16.0) / 116.0
-    luminance = torch.where(fy > 6.0 / 29.0, fy**3, (116.0 * fy - 16.0) * (27.0 / 24389.0))
+    cube = fy * fy * fy  # not fy**3: a Pow node costs more than two Mul nodes in ONNX Runtime
+    luminance = torch.where(fy > 6.0 / 29.0, cube, (116.0 * fy - 16.0) * (27.0 / 24389.0))
     luminance = luminance.clamp(0.0, 1.0)
     # sRGB transfer curve; the clamp keeps the gradient of pow finite at 0.
     return torch.where(

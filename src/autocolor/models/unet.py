@@ -1,8 +1,15 @@
 """``lite0-unet``: EfficientNet-Lite0 encoder + a light U-Net decoder (the default model).
 
 Skips at strides 2, 4, 8, 16 and the head at 32; the decoder upsamples x2 per stage, concatenates
-the skip, and refines with two 3x3 convolutions, back to the input resolution where the L input
-itself is the last skip (so edges in ab can follow edges in L).
+the skip, and refines with two 3x3 convolutions.
+
+- bins head (the default): the ab-bin classifier runs at stride 4, where its 529-way softmax costs
+  a quarter of what it would at stride 2 (it was a third of the network's CPU time there); the
+  decoded ab is upsampled to stride 2 and corrected there by :class:`AbRefine` from the stride-2
+  skip, then upsampled to the input size. ab is smooth, and the full-resolution L carries the
+  detail of the final photo.
+- regression head: two more stages, to stride 2 and back to the input resolution, where the L
+  input itself is the last skip (so edges in ab can follow edges in L).
 """
 
 from __future__ import annotations
@@ -22,11 +29,19 @@ from autocolor.models.encoder_input import GrayToEncoderInput
 from autocolor.models.heads import BinsHead, RegressionHead
 from autocolor.models.registry import register_model
 
-# Decoder widths at strides 16, 8, 4, 2, 1: narrow where the maps are large, to stay fast on CPUs.
-DECODER_CHANNELS = (160, 96, 64, 32, 16)
+# Decoder widths at strides 16, 8, 4, 2, 1 (the last two for the regression head only): narrow
+# where the maps are large. Sized for CPU latency: (160, 96, 64) at strides 16-4 took about 20%
+# longer in ONNX Runtime on 2 cores (docs/recipes.md has the quality of the shipped widths).
+DECODER_CHANNELS = (128, 64, 48, 32, 16)
+# Hidden width of the stride-2 ab refinement: it only has to place colour edges.
+REFINE_CHANNELS = 16
 # The 1280-channel head is squeezed by a 1x1 convolution first: a 3x3 convolution straight on it
 # would hold a third of the model's parameters for a 1/32-resolution map.
 BOTTLENECK_CHANNELS = 256
+
+
+def upsample2(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
 def conv_bn_relu(in_ch: int, out_ch: int) -> nn.Sequential:
@@ -44,17 +59,36 @@ class UpBlock(nn.Module):
         self.conv2 = conv_bn_relu(out_ch, out_ch)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        x = upsample2(x)
         return self.conv2(self.conv1(torch.cat([x, skip], dim=1)))
+
+
+class AbRefine(nn.Module):
+    """Stride-2 correction of ab upsampled from stride 4, from the encoder's stride-2 features.
+
+    ab (B,2,h,w) and skip (B,C,h,w) -> ab + correction (B,2,h,w). A 1x1 mix then a 3x3
+    convolution: cheap at stride 2 on a CPU, where a 3x3 over the 18 input channels cost 3x as
+    much. The last convolution starts at zero, so an untrained refinement is the identity.
+    """
+
+    def __init__(self, skip_channels: int) -> None:
+        super().__init__()
+        self.mix = nn.Conv2d(2 + skip_channels, REFINE_CHANNELS, 1)
+        self.correction = nn.Conv2d(REFINE_CHANNELS, 2, 3, padding=1)
+        nn.init.zeros_(self.correction.weight)
+        nn.init.zeros_(self.correction.bias)
+
+    def forward(self, ab: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        hidden = F.relu(self.mix(torch.cat([ab, skip], dim=1)))  # (B,REFINE_CHANNELS,h,w)
+        return ab + self.correction(hidden)  # (B,2,h,w)
 
 
 class Lite0UNet(nn.Module):
     """L_norm (B,1,H,W) -> ab_norm (B,2,H,W), H and W multiples of 32.
 
     head="regression": tanh output trained with L1/MSE. head="bins": classification over ab bins
-    decoded by annealed mean at ``temperature``; predicted at stride 2 then upsampled x2, since
-    a 529-way softmax at full resolution costs far more than it adds (ab is smooth; the
-    full-resolution L carries the detail).
+    at stride 4, decoded by annealed mean at ``temperature``, refined at stride 2 from the
+    stride-2 skip, upsampled x2 (a 529-way softmax at full resolution costs far more than it adds).
     """
 
     def __init__(self, head: str = "bins", temperature: float = 0.5) -> None:
@@ -68,41 +102,56 @@ class Lite0UNet(nn.Module):
         self.up16 = UpBlock(BOTTLENECK_CHANNELS, c16, d16)
         self.up8 = UpBlock(d16, c8, d8)
         self.up4 = UpBlock(d8, c4, d4)
-        self.up2 = UpBlock(d4, c2, d2)
         self.head_type = head
         if head == "regression":
+            self.up2 = UpBlock(d4, c2, d2)
             self.up1 = UpBlock(d2, 1, d1)
             self.head: nn.Module = RegressionHead(d1)
         elif head == "bins":
-            self.head = BinsHead(d2, temperature)
+            self.head = BinsHead(d4, temperature)
+            self.refine = AbRefine(c2)
         else:
             raise ValueError(f"head must be 'regression' or 'bins', got {head!r}")
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters())
 
-    def decode_features(self, l_norm: torch.Tensor) -> torch.Tensor:
+    def decode_features(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> decoder features (B,d4,H/4,W/4) and the encoder's stride-2 skip (B,c2,H/2,W/2)."""
         s2, s4, s8, s16, s32 = self.encoder.features(self.to_encoder_input(l_norm))
         x = self.up16(self.bottleneck(s32), s16)  # (B,d16,H/16,W/16)
         x = self.up8(x, s8)  # (B,d8,H/8,W/8)
         x = self.up4(x, s4)  # (B,d4,H/4,W/4)
-        x = self.up2(x, s2)  # (B,d2,H/2,W/2)
-        if self.head_type == "regression":
-            x = self.up1(x, l_norm)  # (B,d1,H,W)
-        return x
+        return x, s2
 
     def logits(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """Bin logits (B,Q,H/2,W/2), for training the bins head."""
+        """Bin logits (B,Q,H/4,W/4)."""
+        return self.bins_outputs(l_norm)[0]
+
+    def bins_outputs(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """For training the bins head: logits (B,Q,H/4,W/4) and refined ab (B,2,H/2,W/2).
+
+        The refinement sees the decoded ab detached, so its regression loss cannot pull the
+        bin distribution towards a mean (the cross-entropy alone shapes it).
+        """
         if not isinstance(self.head, BinsHead):
             raise RuntimeError("logits() exists only for head='bins'")
-        return self.head.logits(self.decode_features(l_norm))
+        _check_input(l_norm)
+        features, s2 = self.decode_features(l_norm)
+        logits = self.head.logits(features)  # (B,Q,H/4,W/4)
+        coarse = self.head.decode(logits).detach()  # (B,2,H/4,W/4)
+        return logits, self.refine(upsample2(coarse), s2)
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
         _check_input(l_norm)
-        ab = self.head(self.decode_features(l_norm))
-        if self.head_type == "bins":
-            ab = F.interpolate(ab, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return ab  # (B,2,H,W)
+        x, s2 = self.decode_features(l_norm)
+        if self.head_type == "regression":
+            x = self.up2(x, s2)  # (B,d2,H/2,W/2)
+            x = self.up1(x, l_norm)  # (B,d1,H,W)
+            return self.head(x)  # (B,2,H,W)
+        ab = self.head(x)  # (B,2,H/4,W/4)
+        ab = self.refine(upsample2(ab), s2)  # (B,2,H/2,W/2)
+        return upsample2(ab)  # (B,2,H,W)
 
 
 def _check_input(l_norm: torch.Tensor) -> None:

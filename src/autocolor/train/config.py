@@ -29,6 +29,9 @@ class TrainConfig:
     loss: str = "ce"  # ce (bins head) | l1 | mse | huber (regression heads)
     rebalance: float | None = None  # bins: Zhang et al.'s lambda (0.5 there); None = off, since
     # rebalancing buys vividness with accuracy, and the decoding temperature is a cheaper knob
+    refine_loss_weight: float = 1.0  # bins: L1 on the stride-2 refined ab (ab_norm units, about
+    # 0.1 where the cross-entropy is about 3); it trains the refinement module and, through the
+    # stride-2 skip, the encoder, never the bins head (the ab it refines is detached)
     # -- optimisation -------------------------------------------------------------------------
     epochs: int = 20
     batch_size: int = 32
@@ -83,8 +86,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "unet-bins": dict(model_kwargs={"head": "bins"}, loss="ce"),
     "unet-bins-rebalanced": dict(model_kwargs={"head": "bins"}, loss="ce", rebalance=0.5),
     # The bundled default: bins head with a validation-tuned temperature, sized for 2 CPU cores:
-    # 6 x 2048 crops of 192 px. The shipped weights began under a 12-epoch schedule that was cut
-    # to 6 after epoch 2 for time (see `make train-default`, which replays exactly that).
+    # 6 x 2048 crops of 192 px (`make train-default`).
     "default": dict(model_kwargs={"head": "bins"}, loss="ce", crop_size=192, batch_size=16,
                     samples_per_epoch=2048, epochs=6, workers=1),
 }

@@ -82,15 +82,20 @@ def bin_prior_weights(loader, device: torch.device, rebalance: float, batches: i
 def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Tensor,
                   ab_norm: torch.Tensor, class_weights: torch.Tensor | None) -> torch.Tensor:
     if config.loss == "ce":
-        logits = model.logits(l_norm)  # (B,Q,H/2,W/2)
-        target = F.avg_pool2d(ab_norm, 2)  # (B,2,H/2,W/2): the target at the logits' stride
+        logits, refined = model.bins_outputs(l_norm)  # (B,Q,H/4,W/4), (B,2,H/2,W/2)
+        stride = l_norm.shape[-1] // logits.shape[-1]
+        target = F.avg_pool2d(ab_norm, stride)  # (B,2,h,w): the target at the logits' stride
         indices, weights = soft_encode_ab(target)  # (B,4,h,w) each
         log_probabilities = torch.log_softmax(logits.float(), dim=1)
         per_pixel = -(log_probabilities.gather(1, indices) * weights).sum(1)  # (B,h,w)
         if class_weights is not None:
             nearest = indices.gather(1, weights.argmax(1, keepdim=True)).squeeze(1)
             per_pixel = per_pixel * class_weights[nearest]
-        return per_pixel.mean()
+        # The stride-2 refinement regresses ab; it sees the decoded bins detached, so this term
+        # trains only the refinement (and, through the stride-2 skip, the encoder).
+        refine_target = F.avg_pool2d(ab_norm, l_norm.shape[-1] // refined.shape[-1])
+        refine_loss = F.l1_loss(refined.float(), refine_target)
+        return per_pixel.mean() + config.refine_loss_weight * refine_loss
     prediction = model(l_norm).float()  # (B,2,H,W)
     if config.loss == "l1":
         return F.l1_loss(prediction, ab_norm)
