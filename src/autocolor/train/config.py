@@ -90,6 +90,11 @@ RECIPES: dict[str, dict[str, Any]] = {
     "default": dict(model_kwargs={"head": "bins"}, loss="ce", crop_size=192, batch_size=16,
                     samples_per_epoch=2048, epochs=6, workers=1),
 }
+# The first design of the default (bins head at stride 2, wider decoder; 2x slower on a CPU),
+# same recipe: kept to compare the two (docs/recipes.md, section 2). The widths are
+# models.unet.FIRST_DESIGN_CHANNELS (a test checks), written out so that configs stay torch-free.
+RECIPES["default-s2"] = {**RECIPES["default"], "model_kwargs": {
+    "head": "bins", "head_stride": 2, "decoder_channels": [160, 96, 64, 32, 16]}}
 
 
 def resolve_config(recipe: str | None, overrides: dict[str, Any]) -> TrainConfig:

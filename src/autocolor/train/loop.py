@@ -91,6 +91,8 @@ def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Ten
         if class_weights is not None:
             nearest = indices.gather(1, weights.argmax(1, keepdim=True)).squeeze(1)
             per_pixel = per_pixel * class_weights[nearest]
+        if refined is None:  # head at stride 2: nothing to refine
+            return per_pixel.mean()
         # The stride-2 refinement regresses ab; it sees the decoded bins detached, so this term
         # trains only the refinement (and, through the stride-2 skip, the encoder).
         refine_target = F.avg_pool2d(ab_norm, l_norm.shape[-1] // refined.shape[-1])
