@@ -7,7 +7,9 @@ the skip, and refines with two 3x3 convolutions.
   a quarter of what it would at stride 2 (it was a third of the network's CPU time there); the
   decoded ab is upsampled to stride 2 and corrected there by :class:`AbRefine` from the stride-2
   skip, then upsampled to the input size. ab is smooth, and the full-resolution L carries the
-  detail of the final photo.
+  detail of the final photo. The speed has a price: averaged over 3 training seeds, the model is
+  0.6 dB PSNR behind ``head_stride=2`` with ``FIRST_DESIGN_CHANNELS`` on validation
+  (docs/recipes.md, section 2).
 - regression head: two more stages, to stride 2 and back to the input resolution, where the L
   input itself is the last skip (so edges in ab can follow edges in L).
 """
@@ -32,8 +34,9 @@ from autocolor.models.heads import BinsHead, RegressionHead
 from autocolor.models.registry import register_model
 
 # Decoder widths at strides 16, 8, 4, 2, 1 (the last two for the regression head only): narrow
-# where the maps are large. Sized for CPU latency: (160, 96, 64) at strides 16-4 took about 20%
-# longer in ONNX Runtime on 2 cores (docs/recipes.md has the quality of the shipped widths).
+# where the maps are large. Sized for CPU latency: (160, 96, 48) at strides 16-4 recovers about
+# half of the quality that the stride-4 head loses, but at 10.3x the seed design's speed it leaves
+# no margin over issue 6's 10x (docs/recipes.md, section 2).
 DECODER_CHANNELS = (128, 64, 48, 32, 16)
 # The first design's widths, with its bins head at stride 2 (recipe `default-s2`).
 FIRST_DESIGN_CHANNELS = (160, 96, 64, 32, 16)
