@@ -82,7 +82,7 @@ def bin_prior_weights(loader, device: torch.device, rebalance: float, batches: i
 def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Tensor,
                   ab_norm: torch.Tensor, class_weights: torch.Tensor | None) -> torch.Tensor:
     if config.loss == "ce":
-        logits, refined = model.bins_outputs(l_norm)  # (B,Q,H/4,W/4), (B,2,H/2,W/2)
+        logits, refined = model.bins_outputs(l_norm)  # (B,Q,H/s,W/s), (B,2,H/2,W/2) or None
         stride = l_norm.shape[-1] // logits.shape[-1]
         target = F.avg_pool2d(ab_norm, stride)  # (B,2,h,w): the target at the logits' stride
         indices, weights = soft_encode_ab(target)  # (B,4,h,w) each
@@ -91,7 +91,7 @@ def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Ten
         if class_weights is not None:
             nearest = indices.gather(1, weights.argmax(1, keepdim=True)).squeeze(1)
             per_pixel = per_pixel * class_weights[nearest]
-        if refined is None:  # head at stride 2: nothing to refine
+        if refined is None:  # no refinement (head at stride 2, or refine=False)
             return per_pixel.mean()
         # The stride-2 refinement regresses ab; it sees the decoded bins detached, so this term
         # trains only the refinement (and, through the stride-2 skip, the encoder).
