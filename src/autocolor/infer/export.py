@@ -29,7 +29,6 @@ import hashlib
 import logging
 import os
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -188,12 +187,13 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
     """Export an eval-mode model to ``output`` (atomically) with ``metadata`` in metadata_props."""
     import torch
 
+    from autocolor.atomic import atomic_path
+
     if opset < 17:
         raise ValueError(f"opset must be at least 17, got {opset}")
     _quiet_exporter()
     model = export_friendly(model)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     # Batch 2 and unequal sides, so that no dimension is specialized to a constant (torch.export
     # fixes dimensions whose example value is 0 or 1, or that equal one another).
     example = torch.zeros(2, 1, 64, 96)
@@ -214,16 +214,8 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
     for key, value in metadata.items():
         program.model.metadata_props[key] = value
     program.model.producer_name = "autocolor"
-    handle = tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}.",
-                                         suffix=".part", delete=False)
-    handle.close()
-    try:
-        program.save(handle.name, external_data=False)
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, output)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    with atomic_path(output) as temp:
+        program.save(str(temp), external_data=False)
     return output
 
 

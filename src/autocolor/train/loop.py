@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
+from autocolor.atomic import atomic_write
 from autocolor.color.lab import model_io_to_rgb, rgb_to_model_io
 from autocolor.data.dataset import CropDataset, EpochSampler, ValidationDataset
 from autocolor.models import create_model
@@ -180,9 +181,8 @@ def save_grid(rows: list[np.ndarray], path: Path, width: int = 960) -> None:
 
 
 def atomic_torch_save(state: dict, path: Path) -> None:
-    temp = path.with_suffix(".tmp")
-    torch.save(state, temp)
-    os.replace(temp, path)
+    with atomic_write(path) as handle:
+        torch.save(state, handle)
 
 
 def validation_set(data_dir: Path, render_size: int) -> ValidationDataset:
