@@ -25,7 +25,7 @@ from autocolor.data.cache import MIN_AB_SPREAD, is_cache
 from autocolor.evaluate.metrics import METRICS, colorfulness, rgb_to_lab_u8, score_pair
 from autocolor.evaluate.photos import DEFAULT_SPLIT, Photo, list_photos, load_rgb
 from autocolor.evaluate.report import ReportWriter
-from autocolor.images import lab_to_rgb_array
+from autocolor.images import ImageError, lab_to_rgb_array
 
 DEFAULT_BATCH_SIZE = 8
 
@@ -120,10 +120,10 @@ def evaluate_photos(
             for photo in photos[start : start + batch_size]:
                 try:
                     rgb = load_rgb(photo.path)
-                except (OSError, ValueError, Image.DecompressionBombError) as error:
-                    skipped.append(
-                        {"file": photo.name, "error": f"{type(error).__name__}: {error}"}
-                    )
+                except (ImageError, OSError, ValueError) as error:
+                    reason = (error.reason if isinstance(error, ImageError)
+                              else f"{type(error).__name__}: {error}")
+                    skipped.append({"file": photo.name, "error": reason})
                     bar.update(1)
                     continue
                 # keep only L: the original's Lab is recomputed when scoring, so a batch of
