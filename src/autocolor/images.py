@@ -275,10 +275,8 @@ def load_rgb(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PI
                 image.draft("RGB", (max_side, max_side))  # JPEG: DCT-domain 1/2, 1/4, 1/8
             icc = image.info.get("icc_profile")
             rgb = srgb_from_pil(ImageOps.exif_transpose(image), icc)  # decodes
-        if max_side is not None and max(rgb.size) > max_side:
-            scale = max_side / max(rgb.size)
-            size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-            rgb = rgb.resize(size, Image.Resampling.BOX)
+        if max_side is not None:
+            rgb = shrink_rgb(rgb, max_side)
         return np.asarray(rgb, dtype=np.uint8)
     except ImageError:
         raise
@@ -312,6 +310,16 @@ def srgb_from_pil(image: Image.Image, icc: bytes | None = None) -> Image.Image:
         if converted is not None:
             return converted
     return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def shrink_rgb(image: Image.Image, max_side: int) -> Image.Image:
+    """``image`` with its long side reduced to at most ``max_side`` (aspect kept, each side
+    rounded, at least 1; box filter, i.e. area averages); never enlarged."""
+    if max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BOX)
 
 
 def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:

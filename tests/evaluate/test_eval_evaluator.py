@@ -144,6 +144,8 @@ def test_with_the_real_colorizer_pipeline(photo_folder: Path) -> None:
     colorizer_module = pytest.importorskip("autocolor.infer.colorizer")
 
     class TintBackend:  # NumPy stand-in for the network: a constant ab_norm
+        name, device, metadata = "tint", "cpu", {}
+
         def __init__(self) -> None:
             self.shapes: list[tuple[int, ...]] = []
 
