@@ -7,13 +7,16 @@ STAMP := $(VENV)/.installed
 # unpinned torch on a CPU-only Linux box would pull a multi-GB CUDA build. Elsewhere, override:
 #   make demo TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
+# Everything the README's commands need. `pip install autocolor` alone is the lean, torch-free
+# install that colours photos (README, "Install").
+EXTRAS := train,eval,onnx,app,dev
 
 .PHONY: demo test test-slow test-all bench lint corpus train-default onnx recipes clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH_SPEC)
-	$(BIN)/pip install -q -e '.[onnx,app,dev]'
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 demo: $(STAMP)

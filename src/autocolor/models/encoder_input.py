@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from autocolor.color.lab import denormalize_l
+from autocolor.color.normalize import denormalize_l
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
