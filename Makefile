@@ -11,7 +11,7 @@ TORCH_SPEC ?= torch==2.13.0
 # install that colours photos (README, "Install").
 EXTRAS := train,eval,onnx,app,dev
 
-.PHONY: demo test test-slow test-all bench lint corpus train-default onnx recipes clean
+.PHONY: demo test test-slow bench lint corpus train-default onnx recipes clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ test: $(STAMP)
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
-# Tests marked slow (real training runs, big images); not part of `make test`.
+# Tests marked slow (camera-sized photos end to end); not part of `make test`.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 

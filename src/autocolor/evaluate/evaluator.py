@@ -1,9 +1,10 @@
 """Score a colorizer on a folder of colour photos, next to the gray baseline.
 
-For every photo: read it as 8-bit sRGB, take its Lab lightness L, colour L with the colorizer's
-batched full-resolution path (``colorize_lightness_batch``), rebuild sRGB from (L, ab) with
-:func:`autocolor.color.lab_numpy.lab_to_rgb`, and score that against the original; the gray
-baseline (L with a = b = 0) is scored the same way.
+For every photo: read it as 8-bit sRGB (:func:`autocolor.images.load_rgb`), take its Lab
+lightness L, colour L with the colorizer's batched full-resolution path
+(``colorize_lightness_batch``), join (L, ab) into 8-bit sRGB with the inference path's own join
+(:func:`autocolor.images.lab_to_rgb_array`, as written files are), and score that against the
+original; the gray baseline (L with a = b = 0) is scored the same way.
 
 The colorizer is any object with ``colorize_lightness_batch(list of (H, W) float32 L in
 [0, 100]) -> list of (H, W, 2) float32 ab`` (or, failing that, ``colorize_lightness``), such as

@@ -21,6 +21,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from autocolor.atomic import atomic_write
+from autocolor.color.constants import AB_SCALE
 from autocolor.color.lab import model_io_to_rgb, rgb_to_model_io
 from autocolor.data.dataset import CropDataset, EpochSampler, ValidationDataset
 from autocolor.models import create_model
@@ -161,7 +162,7 @@ def validate(model: torch.nn.Module, dataset: ValidationDataset, device: torch.d
             "val_psnr_gray": psnr(gray, rgb).item(),
             "val_cf": colorfulness(prediction).item(),
             "val_cf_truth": colorfulness(rgb).item(),
-            "val_ab_l1": (ab_prediction - ab_truth).abs().mean().item() * 128.0,
+            "val_ab_l1": (ab_prediction - ab_truth).abs().mean().item() * AB_SCALE,
         }
         for key, value in values.items():
             sums[key] = sums.get(key, 0.0) + value
