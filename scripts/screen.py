@@ -1,0 +1,128 @@
+"""Screen model designs on the real validation photos: train each design (one at a time, so they
+do not share the 2 cores), then score it through ``autocolor eval``'s code at several decoding
+temperatures, next to gray. Used for the comparison in docs/recipes.md.
+
+    python scripts/screen.py --out runs/screen --design 'lite0-ft={"recipe": "default"}' \
+        --design 'lite2-frozen={"recipe": "default", "model": "lite2-unet", "freeze_encoder_epochs": 99}'
+
+Each design is NAME=JSON: a TrainConfig override dict; "recipe" picks the base recipe. ``--seeds``
+trains each design once per seed (NAME-sSEED). Results: OUT/screen.json (one row per design,
+seed and temperature), printed as a table. A design already scored is not trained again (delete
+its folder to redo it). CPU time is the user + system time of the training process and its
+data workers (``resource.getrusage(RUSAGE_CHILDREN)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+TEMPERATURES = (1.0, 0.7, 0.5, 0.38)
+
+
+def child_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def train(name: str, overrides: dict, out: Path, data: str) -> dict:
+    """Train one design in a child process; returns wall and CPU seconds."""
+    from autocolor.train.config import resolve_config
+
+    overrides = dict(overrides)
+    recipe = overrides.pop("recipe", None)
+    config = resolve_config(recipe, {**overrides, "data": data, "out": str(out)})
+    out.mkdir(parents=True, exist_ok=True)
+    config.save(out / "design.json")
+    cpu_before, started = child_cpu_seconds(), time.monotonic()
+    with open(out / "stdout.txt", "w") as log:
+        code = subprocess.call([sys.executable, "-m", "autocolor.cli", "train", "--config",
+                                str(out / "design.json"), "--restart"], stdout=log,
+                               stderr=subprocess.STDOUT)
+    if code != 0:
+        raise RuntimeError(f"{name} failed; see {out / 'stdout.txt'}")
+    return {"wall_seconds": time.monotonic() - started,
+            "cpu_seconds": child_cpu_seconds() - cpu_before}
+
+
+def per_photo(result: dict) -> dict:
+    """Blotch measures from the per-photo rows: PSNR of ours - gray per photo."""
+    deltas = np.array([row["ours"]["psnr"] - row["gray"]["psnr"] for row in result["images"]])
+    worst = int(np.argmin(deltas))
+    return {"below_gray_3db": int((deltas < -3.0).sum()), "photos": len(deltas),
+            "worst_delta_psnr": float(deltas[worst]),
+            "worst_photo": result["images"][worst]["file"],
+            "deltas": [round(float(d), 3) for d in deltas]}
+
+
+def score(weights: Path, data: str, temperatures: tuple[float, ...], split: str) -> list[dict]:
+    from autocolor.evaluate import evaluate_folder
+    from autocolor.infer.colorizer import Colorizer
+
+    colorizer = Colorizer.from_pretrained(weights, backend="torch")
+    head = getattr(colorizer.backend.model, "head", None)
+    rows = []
+    tuned = float(head.temperature) if head is not None and hasattr(head, "temperature") else None
+    for temperature in (temperatures if tuned is not None else (None,)):
+        if temperature is not None:
+            head.temperature.fill_(temperature)
+        result = evaluate_folder(colorizer, data, split=split, progress=False)
+        summary = result["summary"]
+        rows.append({"temperature": temperature, "tuned_temperature": tuned,
+                     "delta": summary["delta"], "gray": summary["gray"],
+                     "cf_ratio": summary["colorfulness_ratio"]["ours"], **per_photo(result)})
+    return rows
+
+
+def print_row(name: str, row: dict, costs: dict) -> None:
+    d = row["delta"]
+    temperature = "-" if row["temperature"] is None else f"{row['temperature']:g}"
+    print(f"{name:28s} T={temperature:5s} dPSNR {d['psnr']:+.2f}  dCIEDE {d['ciede2000']:+.2f}  "
+          f"dAuC {d['ab_auc']:+.4f}  CF {row['cf_ratio']:.2f}  <-3dB {row['below_gray_3db']}/"
+          f"{row['photos']}  worst {row['worst_delta_psnr']:+.1f} ({row['worst_photo'][:28]})  "
+          f"cpu {costs['cpu_seconds'] / 60:.0f} min", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/screen"))
+    parser.add_argument("--data", default="data/corpus")
+    parser.add_argument("--design", action="append", default=[], metavar="NAME=JSON")
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds")
+    parser.add_argument("--temperatures", default=",".join(map(str, TEMPERATURES)))
+    parser.add_argument("--split", default="val", help="val; test only for the final report")
+    args = parser.parse_args()
+    temperatures = tuple(float(t) for t in args.temperatures.split(","))
+    results_path = args.out / "screen.json"
+    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
+    for item in args.design:
+        name, _, spec = item.partition("=")
+        overrides = json.loads(spec)
+        for seed in (int(s) for s in args.seeds.split(",")):
+            key = f"{name}-s{seed}"
+            if key in results:
+                for row in results[key]["rows"]:
+                    print_row(key, row, results[key]["costs"])
+                continue
+            run = args.out / key
+            costs = train(key, {**overrides, "seed": seed}, run, args.data)
+            rows = score(run / "final.safetensors", args.data, temperatures, args.split)
+            results[key] = {"overrides": overrides, "seed": seed, "costs": costs, "rows": rows}
+            args.out.mkdir(parents=True, exist_ok=True)
+            results_path.write_text(json.dumps(results, indent=1) + "\n")
+            for row in rows:
+                print_row(key, row, costs)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
