@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 MAX_BATCH_RENDER_PIXELS = 1 << 19
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PhotoPlan:
     """One photo and what to do with it, checked by :meth:`Colorizer.plan`."""
 
