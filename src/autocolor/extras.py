@@ -16,6 +16,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "onnx": ("onnx", "onnxscript"),  # `autocolor export onnx` (with torch)
     "app": ("streamlit", "streamlit_image_coordinates"),
     "corpus": ("skimage", "sklearn", "matplotlib"),
+    "ray": ("ray", "pyarrow"),  # `autocolor colorize --engine ray`
 }
 # What a command needs beyond the core, named first when one of its modules is missing: a user
 # who runs `autocolor train` wants everything training needs, not torch alone.

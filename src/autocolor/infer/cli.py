@@ -4,6 +4,12 @@ Outputs keep the inputs' relative layout, are written through a temporary name a
 are skipped when they exist (so a killed batch resumes) unless --overwrite, and never replace an
 input. A bad input costs one line on stderr; the batch goes on; the exit status is 1 if any
 input failed.
+
+Two engines run the same jobs: ``local`` (this process: threads decode, the network runs,
+a thread encodes) and ``ray`` (a Ray Data pipeline on a local runtime or a cluster,
+:mod:`autocolor.infer.ray_engine`), which also takes ``file://``, ``s3://`` and ``gs://`` URIs.
+Everything else (naming, skipping, error lines, the summary, the exit status) is this module's,
+for both.
 """
 
 from __future__ import annotations
@@ -12,19 +18,21 @@ import argparse
 import glob
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from autocolor.images import (
     DEFAULT_MAX_PIXELS,
-    INPUT_SUFFIXES,
     ImageError,
     LoadedImage,
     output_suffix,
 )
+from autocolor.infer.storage import Location, Uri, is_photo_name, is_uri, location
 
 # Decoded photos waiting for the network, in pixels (12 MP: about 50 MB each as float32 L).
 PREFETCH_PIXELS = 30_000_000
@@ -34,13 +42,16 @@ SAVES_IN_FLIGHT = 2
 
 @dataclass(frozen=True)
 class Job:
-    source: Path
-    target: Path
+    source: Location  # a Path, or a Uri with --engine ray
+    target: Location
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, folders or globs")
-    parser.add_argument("-o", "--output", required=True, type=Path, help="output folder")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="photos, folders or globs (with --engine ray also file://, s3://, "
+                             "gs:// URIs of files or folders)")
+    parser.add_argument("-o", "--output", required=True, type=location,
+                        help="output folder (with --engine ray also a URI)")
     parser.add_argument("--model", default="default", help="installed weights name or a path")
     parser.add_argument("--render-size", type=int, default=None,
                         help="long side the network sees (default: the model's)")
@@ -54,18 +65,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger inputs (default {DEFAULT_MAX_PIXELS:,})")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local: this process; ray: a Ray Data pipeline (a cluster, or a "
+                             "local runtime), docs/scale.md")
+    ray = parser.add_argument_group("Ray engine (--engine ray)")
+    ray.add_argument("--ray-address", metavar="HOST:PORT",
+                     help="join this Ray cluster (default: start a local runtime on 127.0.0.1)")
+    ray.add_argument("--concurrency", type=int, default=None,
+                     help="network actors, one model session each (default: one per GPU with "
+                          "--device cuda; else 1, growing to one per 4 CPUs of the cluster)")
+    ray.add_argument("--actor-cpus", type=float, default=1.0,
+                     help="CPUs each network actor reserves, and its ONNX Runtime threads")
+    ray.add_argument("--num-gpus", type=float, default=None,
+                     help="GPUs each network actor reserves (default: 1 with --device cuda)")
 
 
-def _expand(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """-> [(file, root its relative output path is taken from)], [inputs that matched nothing]."""
-    found: list[tuple[Path, Path]] = []
+def _expand(inputs: list[str]) -> tuple[list[tuple[Location, Location]], list[str]]:
+    """-> [(file, root its relative output path is taken from)], [inputs that matched nothing].
+    A URI names a file or a folder (no globs)."""
+    found: list[tuple[Location, Location]] = []
     missing: list[str] = []
     for item in inputs:
+        if is_uri(item):
+            from autocolor.infer.storage import list_photos
+
+            uri = Uri.parse(item)
+            files = list_photos(uri)
+            if files is None:
+                missing.append(item)
+            else:
+                found += [(file, uri.parent if files == [uri] else uri) for file in files]
+            continue
         path = Path(item)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*")
-                           if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES
-                           and not p.name.startswith("."))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and is_photo_name(p.name))
             found += [(p, path) for p in files]
         elif path.is_file():
             found.append((path, path.parent))
@@ -78,22 +111,22 @@ def _expand(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
     return found, missing
 
 
-def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
+def plan_jobs(inputs: list[str], output: Location) -> tuple[list[Job], list[str]]:
     """Map inputs to outputs; -> (jobs, error lines). Two inputs that would share an output name
     (a.png and a.tif) keep their extension in the name instead."""
     found, missing = _expand(inputs)
     errors = [f"{item}: no such file, folder or matching glob" for item in missing]
-    seen: set[Path] = set()
+    seen: set[Location] = set()
     unique = []
     for source, root in found:
         resolved = source.resolve()
         if resolved not in seen:
             seen.add(resolved)
             unique.append((source, root))
-    targets: dict[Path, list[Path]] = {}
+    targets: dict[Location, list[Location]] = {}
     for source, root in unique:
         relative = source.relative_to(root)
-        target = output / relative.parent / (relative.stem + output_suffix(source))
+        target = output / relative.parent / (relative.stem + output_suffix(source.name))
         targets.setdefault(target, []).append(source)
     jobs: list[Job] = []
     input_paths = {source.resolve() for source, _ in unique}
@@ -176,15 +209,31 @@ def _loaded_batches(pending: list[Job], loaders: ThreadPoolExecutor, args: argpa
     return batches()
 
 
+def error_line(source: Any, error: Exception) -> str:
+    """The one line a photo that failed costs on stderr, from either engine."""
+    if isinstance(error, ImageError):
+        return f"error: {error}"
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"error: {source}: {reason}"
+
+
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from autocolor.images import save_image
-
+    uris = [item for item in args.inputs if is_uri(item)]
+    if isinstance(args.output, Uri):
+        uris.append(str(args.output))
+    if uris and args.engine != "ray":
+        print(f"error: {uris[0]}: URIs are read and written by --engine ray", file=sys.stderr)
+        return 1
     jobs, errors = plan_jobs(args.inputs, args.output)
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
-    pending = [job for job in jobs if args.overwrite or not job.target.exists()]
+    if args.overwrite:
+        pending = jobs
+    else:
+        from autocolor.infer.storage import existing
+
+        done = existing([job.target for job in jobs], args.output)
+        pending = [job for job in jobs if job.target not in done]
     skipped = len(jobs) - len(pending)
     if skipped:
         print(f"skipping {skipped} existing output(s); --overwrite to redo them", file=sys.stderr)
@@ -211,6 +260,28 @@ def run(args: argparse.Namespace) -> int:
 
     if not pending:
         return 1 if errors else 0
+    started = time.monotonic()
+    if args.engine == "ray":
+        written, failures = _colorize_with_ray(args, pending, hints, reference)
+    else:
+        written, failures = _colorize_locally(args, pending, hints, reference)
+    failures += len(errors)
+    for path in written:
+        print(path)
+    seconds = time.monotonic() - started
+    done_line = f"{len(written)} written" if not failures else \
+        f"{failures} input(s) failed, {len(written)} written"
+    print(f"{done_line} in {seconds:.1f} s ({len(written) / max(seconds, 1e-9):.1f} photos/s, "
+          f"engine {args.engine})", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, reference
+                      ) -> tuple[list[Location], int]:
+    """The local engine: -> (paths written, in job order; photos that failed)."""
+    from tqdm import tqdm
+
+    from autocolor.images import save_image
     from autocolor.infer.colorizer import Colorizer
 
     # For the torch backend (imported later, if at all): OpenMP threads that sleep when idle.
@@ -219,18 +290,14 @@ def run(args: argparse.Namespace) -> int:
     # slower with them. An explicit setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-    failures = len(errors)
-    written: list[Path] = []
+    failures = 0
+    written: list[Location] = []
     progress = tqdm(total=len(pending), unit="photo", disable=len(pending) < 2, file=sys.stderr)
 
     def fail(job: Job, error: Exception) -> None:
         nonlocal failures
         failures += 1
-        if isinstance(error, ImageError):
-            progress.write(f"error: {error}", file=sys.stderr)
-        else:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            progress.write(f"error: {job.source}: {reason}", file=sys.stderr)
+        progress.write(error_line(job.source, error), file=sys.stderr)
         progress.update(1)
 
     saving: deque[tuple[Job, Future]] = deque()
@@ -280,11 +347,51 @@ def run(args: argparse.Namespace) -> int:
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)
     progress.close()
-    for path in written:
-        print(path)
-    if failures:
-        print(f"{failures} input(s) failed, {len(written)} written", file=sys.stderr)
-    return 1 if failures else 0
+    return written, failures
+
+
+def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, reference
+                       ) -> tuple[list[Location], int]:
+    """The Ray engine (:mod:`autocolor.infer.ray_engine`): -> (paths written, in job order,
+    named as the local engine names them; photos that failed)."""
+    from tqdm import tqdm
+
+    from autocolor.infer import ray_engine
+
+    if not args.ray_address:
+        ray_engine.loopback_environment()  # before Ray is imported
+    import ray  # noqa: F401  (without the `ray` extra, fail here, in one line: autocolor.cli)
+
+    settings = ray_engine.settings_for(args, hints, reference)
+    failures = 0
+    finished: dict[int, Location] = {}
+    progress = tqdm(total=len(pending), unit="photo", disable=len(pending) < 2, file=sys.stderr)
+
+    def on_result(row: dict[str, Any]) -> None:
+        nonlocal failures
+        if row["error"] is not None:
+            failures += 1
+            progress.write(row["error"], file=sys.stderr)
+        else:  # the job's own spelling of the path; the name may have become .png
+            target = pending[row["index"]].target
+            finished[row["index"]] = target.with_name(location(row["written"]).name)
+        progress.update(1)
+
+    # Workers get absolute paths (their working folder is not this one); error lines name the
+    # inputs as given.
+    rows = [(index, str(job.source), _absolute(job.source), _absolute(job.target))
+            for index, job in enumerate(pending)]
+    try:
+        ray_engine.colorize_jobs(rows, settings, concurrency=args.concurrency,
+                                 num_gpus=ray_engine.gpus_per_actor(args.device, args.num_gpus),
+                                 address=args.ray_address, on_result=on_result)
+    finally:
+        progress.close()
+    return [finished[index] for index in sorted(finished)], failures
+
+
+def _absolute(where: Location) -> str:
+    return str(where) if isinstance(where, Uri) else os.path.abspath(where)
 
 
 def main() -> int:  # pragma: no cover - convenience for `python -m`

@@ -180,27 +180,42 @@ class Colorizer:
         """[(H_i, W_i) L in [0,100]] -> [(2, h_i, w_i) ab_norm at the render shape].
 
         ``render_size``: this call's long side (default: the colorizer's); the app changes it
-        per photo without building another colorizer.
-
-        Photos whose renders have the same shape go through the backend together, up to
-        ``batch_size`` at a time and, on the CPU, :data:`MAX_BATCH_RENDER_PIXELS` render pixels
-        (the activations grow with the batch: 8 renders of 512 px hold two (pixels/16, 529)
-        float32 tensors of 0.2 GB each in the bins head alone, while on a CPU batching hardly
-        changes throughput). On a GPU it does.
+        per photo without building another colorizer. The two halves,
+        :meth:`model_inputs` (CPU work on the full-resolution photo) and :meth:`predict_inputs`
+        (the network), may also run apart: the Ray engine runs them in different processes.
         """
+        return self.predict_inputs(self.model_inputs(lightness_list, render_size))
+
+    def model_inputs(self, lightness_list: Sequence[np.ndarray],
+                     render_size: int | None = None) -> list[np.ndarray]:
+        """[(H_i, W_i) L in [0,100]] -> [(1, h_i, w_i) L_norm float32 at the render shape]: what
+        the network sees (a box reduction and a resize of each full-resolution photo)."""
         size = int(render_size or self.render_size)
-        shapes = [render_shape(*lightness.shape, size) for lightness in lightness_list]
-        results: list[np.ndarray | None] = [None] * len(lightness_list)
-        by_shape: dict[tuple[int, int], list[int]] = {}
-        for index, shape in enumerate(shapes):
-            by_shape.setdefault(shape, []).append(index)
+        return [model_input(lightness, render_shape(*lightness.shape, size))
+                for lightness in lightness_list]
+
+    def predict_inputs(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """[(1, h_i, w_i) L_norm] (:meth:`model_inputs`) -> [(2, h_i, w_i) ab_norm].
+
+        Inputs of the same shape go through the backend together, up to ``batch_size`` at a
+        time and, on the CPU, :data:`MAX_BATCH_RENDER_PIXELS` render pixels (the activations
+        grow with the batch: 8 renders of 512 px hold two (pixels/16, 529) float32 tensors of
+        0.2 GB each in the bins head alone, while on a CPU batching hardly changes throughput).
+        On a GPU it does.
+        """
+        results: list[np.ndarray | None] = [None] * len(inputs)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for index, l_norm in enumerate(inputs):
+            if l_norm.ndim != 3 or l_norm.shape[0] != 1:
+                raise ValueError(f"expected L_norm of shape (1, h, w), got {l_norm.shape}")
+            by_shape.setdefault(l_norm.shape, []).append(index)
         for shape, indices in by_shape.items():
             per_call = max(1, self.batch_size)
             if self.backend.device == "cpu":  # host memory; GPUs have plenty
-                per_call = max(1, min(per_call, MAX_BATCH_RENDER_PIXELS // (shape[0] * shape[1])))
+                per_call = max(1, min(per_call, MAX_BATCH_RENDER_PIXELS // (shape[1] * shape[2])))
             for start in range(0, len(indices), per_call):
                 chunk = indices[start:start + per_call]
-                batch = np.stack([model_input(lightness_list[i], shape) for i in chunk])  # (B,1,h,w)
+                batch = np.stack([inputs[i] for i in chunk])  # (B,1,h,w)
                 ab_small = self.backend.predict(batch)  # (B,2,h,w)
                 for row, index in enumerate(chunk):
                     results[index] = ab_small[row]

@@ -1,0 +1,379 @@
+"""``autocolor colorize --engine ray``: the same jobs as the local engine, as a Ray Data pipeline.
+
+Four stages stream photos through the cluster; Ray Data's backpressure bounds what is in flight
+(never the number of photos):
+
+1. read the bytes (tasks; plain paths, ``file://``, ``s3://``, ``gs://`` through
+   :mod:`autocolor.infer.storage`);
+2. decode and build the model input (the same tasks, fused by Ray Data):
+   :func:`~autocolor.images.load_image`, :meth:`Colorizer.plan`, :meth:`Colorizer.model_inputs`;
+3. the network, in a pool of actors holding one model session each (ONNX Runtime on the CPU):
+   :meth:`Colorizer.predict_inputs` on batches of ``--batch-size``;
+4. join, encode and write (tasks): :meth:`Colorizer.finish_plan`,
+   :func:`~autocolor.infer.storage.write_result`.
+
+Every step is a method the local engine calls too; only the transport differs. A photo that
+fails becomes a row with its error line, which later stages pass on to the driver. Rows are Arrow
+tables: tensors as float32 bytes with their shapes, the per-photo plan (full-resolution
+lightness and metadata) pickled, so that the network actor passes it on without touching it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autocolor.images import ImageError, load_image
+from autocolor.infer.colorizer import Colorizer
+from autocolor.infer.storage import Uri, location, read_bytes, write_result
+
+# Photos per decode and per write task call. Small: a batch holds full-resolution photos, and a
+# task's output block holds them all (12 MP: about 50 MB each as float32 lightness).
+TASK_BATCH = 2
+# Input rows per block of the job list (strings only; a decode task takes one block at a time).
+JOBS_PER_BLOCK = 16
+# Memory a network actor reserves (bytes): its model session and the activations of a batch.
+# Besides being true, it makes the actors' resources differ from the tasks', which keeps Ray Data
+# from fusing the decode tasks into the actors (it fuses a task stage into the actor stage that
+# follows when their remote arguments are equal: ray-project/ray#54433).
+NETWORK_ACTOR_MEMORY = 1 << 30
+# Per-photo timings each stage records (seconds), for the summary of `bench_scale.py`.
+TIMINGS = ("read_s", "decode_s", "input_s", "network_s", "join_s", "write_s")
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """What every stage needs to know, shipped once per task or actor."""
+
+    model: str  # installed weights name or a path every node can read
+    backend: str  # auto | torch | onnx, as --backend
+    device: str  # cpu | cuda: where the network actors run
+    render_size: int  # resolved on the driver from the model's metadata
+    metadata: dict[str, Any]  # the model's, for the stages that do not load it
+    max_pixels: int
+    batch_size: int  # photos per network call
+    saturation: float = 1.0
+    hints: Any = None  # HintSet, coordinates as stored in the files
+    reference: np.ndarray | None = None  # (h, w, 3) uint8, reduced once on the driver
+    actor_cpus: float = 1.0  # CPUs a network actor reserves; its ONNX Runtime threads
+
+
+def gpus_per_actor(device: str, num_gpus: float | None) -> float:
+    """``--num-gpus``, by default one GPU per network actor with ``--device cuda``."""
+    if num_gpus is not None:
+        return max(0.0, num_gpus)
+    return 1.0 if device == "cuda" else 0.0
+
+
+def settings_for(args, hints, reference) -> RaySettings:
+    """The stages' settings from the command's arguments. The model is opened here once, on
+    the CPU, for its metadata (the render size): a bad ``--model`` fails before any work."""
+    # A name resolves on each node (its own installation); a path must be one they all read.
+    model = os.path.abspath(args.model) if os.path.isfile(args.model) else str(args.model)
+    # With --device cuda the actors take the torch backend for "auto"; read that file's metadata.
+    backend = args.backend if args.device == "cpu" or args.backend != "auto" else "torch"
+    probe = Colorizer.from_pretrained(model, backend=backend, device="cpu",
+                                      render_size=args.render_size, max_pixels=args.max_pixels)
+    return RaySettings(model=model, backend=args.backend, device=args.device,
+                       render_size=probe.render_size, metadata=probe.metadata,
+                       max_pixels=args.max_pixels, batch_size=max(1, args.batch_size),
+                       saturation=args.saturation, hints=hints, reference=reference,
+                       actor_cpus=args.actor_cpus)
+
+
+class _NoNetwork:
+    """The backend of the stages that plan and join but never run the network."""
+
+    name = "none"
+    device = "cpu"
+
+    def __init__(self, metadata: dict[str, Any]) -> None:
+        self.metadata = metadata
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:  # pragma: no cover - a bug if called
+        raise RuntimeError("this stage does not run the network")
+
+
+def _policy(settings: RaySettings) -> Colorizer:
+    """A colorizer without a network: plan, model inputs and the join, as the local engine's."""
+    return Colorizer(_NoNetwork(settings.metadata), settings.render_size,
+                     batch_size=settings.batch_size, max_pixels=settings.max_pixels)
+
+
+def _one_core() -> None:
+    """A task reserves one CPU: its strips of pixels run on one thread (Ray runs the others)."""
+    os.environ["AUTOCOLOR_THREADS"] = "1"
+
+
+def _failure(source: str, error: Exception) -> str:
+    from autocolor.infer.cli import error_line
+
+    return error_line(source, error)
+
+
+# -- the stages -----------------------------------------------------------------------------
+
+def decode_stage(table, settings: RaySettings):
+    """Stages 1 and 2. Rows (index, source as the user named it, path, target; absolute)
+    -> (index, source, target as fitted, error, the model input and the plan, timings)."""
+    import pyarrow as pa
+
+    _one_core()
+    colorizer = _policy(settings)
+    out: dict[str, list] = {name: [] for name in (
+        "index", "source", "target", "error", "render_h", "render_w", "model_input", "plan",
+        "read_s", "decode_s", "input_s", "decode_pid")}
+    for index, source, path, target in zip(
+            *(table[name].to_pylist() for name in ("index", "source", "path", "target")),
+            strict=True):
+        values: dict[str, Any] = {"index": index, "source": source, "target": target,
+                                  "error": None, "render_h": 0, "render_w": 0,
+                                  "model_input": None, "plan": None, "read_s": None,
+                                  "decode_s": None, "input_s": None, "decode_pid": os.getpid()}
+        try:
+            started = time.perf_counter()
+            data = read_bytes(location(path), name=source)
+            read = time.perf_counter()
+            loaded = load_image(data, settings.max_pixels, name=source)
+            decoded = time.perf_counter()
+            where = location(target)
+            # The plan names the output from the file system's own path (fit_target: .jpg ->
+            # .png for photos JPEG cannot hold); a URI keeps its scheme around it.
+            remote = isinstance(where, Uri)
+            plan = colorizer.plan(loaded, where.path if remote else where, hints=settings.hints,
+                                  hints_as_stored=True, reference=settings.reference,
+                                  saturation=settings.saturation, name=source)
+            l_norm = colorizer.model_inputs([loaded.lightness])[0]  # (1,h,w)
+            values.update(
+                target=str(where.with_path(plan.target) if remote else plan.target),
+                render_h=l_norm.shape[1], render_w=l_norm.shape[2],
+                model_input=np.ascontiguousarray(l_norm, np.float32).tobytes(),
+                plan=pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL),
+                read_s=read - started, decode_s=decoded - read,
+                input_s=time.perf_counter() - decoded)
+        except (ImageError, OSError, ValueError) as error:
+            values["error"] = _failure(source, error)
+        for name, value in values.items():
+            out[name].append(value)
+    return pa.table({
+        "index": pa.array(out["index"], pa.int64()),
+        "source": pa.array(out["source"], pa.string()),
+        "target": pa.array(out["target"], pa.string()),
+        "error": pa.array(out["error"], pa.string()),
+        "render_h": pa.array(out["render_h"], pa.int32()),
+        "render_w": pa.array(out["render_w"], pa.int32()),
+        "model_input": pa.array(out["model_input"], pa.large_binary()),
+        "plan": pa.array(out["plan"], pa.large_binary()),
+        "read_s": pa.array(out["read_s"], pa.float64()),
+        "decode_s": pa.array(out["decode_s"], pa.float64()),
+        "input_s": pa.array(out["input_s"], pa.float64()),
+        "decode_pid": pa.array(out["decode_pid"], pa.int64()),
+    })
+
+
+class NetworkActor:
+    """Stage 3: one model session per actor (ONNX Runtime on the CPU by default); reads only
+    the small columns and passes the plans on untouched."""
+
+    def __init__(self, settings: RaySettings) -> None:
+        # ONNX Runtime and the join's strips use as many threads as the actor reserved CPUs.
+        os.environ["AUTOCOLOR_THREADS"] = str(max(1, round(settings.actor_cpus)))
+        self.colorizer = Colorizer.from_pretrained(
+            settings.model, backend=settings.backend, device=settings.device,
+            render_size=settings.render_size, batch_size=settings.batch_size,
+            max_pixels=settings.max_pixels)
+
+    def __call__(self, table):
+        import pyarrow as pa
+
+        errors = table["error"].to_pylist()
+        ok = [row for row, error in enumerate(errors) if error is None]
+        heights, widths = table["render_h"].to_pylist(), table["render_w"].to_pylist()
+        blobs = table["model_input"]
+        inputs = [np.frombuffer(blobs[row].as_buffer(), np.float32).reshape(
+            1, heights[row], widths[row]) for row in ok]
+        ab_norm: list[bytes | None] = [None] * len(errors)
+        seconds: list[float | None] = [None] * len(errors)
+        started = time.perf_counter()
+        try:
+            predicted = self.colorizer.predict_inputs(inputs) if inputs else []
+        except (OSError, ValueError) as error:  # the whole batch fails, as in the local engine
+            sources = table["source"].to_pylist()
+            for row in ok:
+                errors[row] = _failure(sources[row], error)
+            predicted = []
+        share = (time.perf_counter() - started) / max(1, len(ok))
+        for row, ab in zip(ok, predicted, strict=False):
+            ab_norm[row] = np.ascontiguousarray(ab, np.float32).tobytes()
+            seconds[row] = share
+        table = table.drop_columns(["model_input"])
+        table = table.set_column(table.schema.get_field_index("error"), "error",
+                                 pa.array(errors, pa.string()))
+        return (table.append_column("ab_norm", pa.array(ab_norm, pa.large_binary()))
+                .append_column("network_s", pa.array(seconds, pa.float64()))
+                .append_column("network_pid", pa.array([os.getpid()] * len(errors), pa.int64())))
+
+
+def write_stage(table, settings: RaySettings):
+    """Stage 4: join at full resolution, encode and write. -> the small rows the driver reads."""
+    import pyarrow as pa
+
+    _one_core()
+    colorizer = _policy(settings)
+    rows = table.to_pylist()
+    written: list[str | None] = []
+    errors: list[str | None] = []
+    join_s: list[float | None] = []
+    write_s: list[float | None] = []
+    for row in rows:
+        written.append(None)
+        errors.append(row["error"])
+        join_s.append(None)
+        write_s.append(None)
+        if row["error"] is not None:
+            continue
+        try:
+            started = time.perf_counter()
+            plan = pickle.loads(row["plan"])
+            ab_norm = np.frombuffer(row["ab_norm"], np.float32).reshape(
+                2, row["render_h"], row["render_w"])
+            rgb = colorizer.finish_plan(plan, ab_norm)
+            joined = time.perf_counter()
+            written[-1] = str(write_result(rgb, location(row["target"]), plan.loaded))
+            join_s[-1], write_s[-1] = joined - started, time.perf_counter() - joined
+        except (ImageError, OSError, ValueError) as error:
+            errors[-1] = _failure(row["source"], error)
+    keep = ["index", "source", "read_s", "decode_s", "input_s", "network_s", "decode_pid",
+            "network_pid"]
+    return (table.select(keep)
+            .append_column("written", pa.array(written, pa.string()))
+            .append_column("error", pa.array(errors, pa.string()))
+            .append_column("join_s", pa.array(join_s, pa.float64()))
+            .append_column("write_s", pa.array(write_s, pa.float64()))
+            .append_column("write_pid", pa.array([os.getpid()] * len(rows), pa.int64())))
+
+
+# -- the driver -----------------------------------------------------------------------------
+
+def loopback_environment() -> None:
+    """Before Ray is imported: no usage statistics, and a local runtime on 127.0.0.1 only.
+
+    ``ray.init(_node_ip_address="127.0.0.1")`` alone is not enough on Linux: Ray swaps a
+    loopback address for the machine's routable one (``services.resolve_ip_for_localhost``)
+    unless multi-node clusters are off, which is what ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
+    says (macOS and Windows default to it). It only concerns the runtime this process starts.
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    if "ray" in sys.modules:  # imported already (a test session): the constant is read by now
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
+    """Join the cluster at ``address``, or start a local runtime on loopback: node IP 127.0.0.1,
+    no dashboard, no usage statistics. -> whether this call started Ray (and should stop it).
+    A runtime already started in this process (tests, notebooks) is used as it is."""
+    if address:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    else:
+        loopback_environment()
+    import ray
+
+    if ray.is_initialized():
+        return False
+    quiet = dict(logging_level=logging.ERROR, log_to_driver=True)
+    if address:
+        ray.init(address=address, **quiet)
+    else:
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 _node_ip_address="127.0.0.1", **quiet)
+    return True
+
+
+def build_dataset(jobs: list[tuple[int, str, str, str]], settings: RaySettings,
+                  concurrency: int | tuple[int, int], num_gpus: float):
+    """The pipeline over ``jobs`` (index, source as named, absolute path or URI, target),
+    lazily; iterate it to run it."""
+    import ray
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the command shows one bar, as the local engine does
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    # ... and without a warning that they are off.
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+    items = [{"index": index, "source": source, "path": path, "target": target}
+             for index, source, path, target in jobs]
+    dataset = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // JOBS_PER_BLOCK)))
+    pool = (ray.data.ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1])
+            if isinstance(concurrency, tuple) else ray.data.ActorPoolStrategy(size=concurrency))
+    return (dataset
+            .map_batches(decode_stage, batch_size=TASK_BATCH, batch_format="pyarrow",
+                         fn_kwargs={"settings": settings}, num_cpus=1,
+                         udf_modifying_row_count=False)
+            .map_batches(NetworkActor, batch_size=max(1, settings.batch_size),
+                         batch_format="pyarrow", compute=pool,
+                         fn_constructor_kwargs={"settings": settings},
+                         num_cpus=settings.actor_cpus, num_gpus=num_gpus or None,
+                         memory=NETWORK_ACTOR_MEMORY, udf_modifying_row_count=False)
+            .map_batches(write_stage, batch_size=TASK_BATCH, batch_format="pyarrow",
+                         fn_kwargs={"settings": settings}, num_cpus=1,
+                         udf_modifying_row_count=False))
+
+
+def run_pipeline(jobs: list[tuple[int, str, str, str]], settings: RaySettings,
+                 concurrency: int | tuple[int, int], num_gpus: float) -> Iterator[dict[str, Any]]:
+    """Run the pipeline on the Ray runtime of this process; yields one result row per job as
+    it finishes: index, source, written (or None), error (the error line, or None), the stage
+    timings and the process ids of the stages."""
+    dataset = build_dataset(jobs, settings, concurrency, num_gpus)
+    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        yield from batch.to_pylist()
+
+
+def cluster_resources() -> dict[str, float]:
+    import ray
+
+    return dict(ray.cluster_resources())
+
+
+def network_pool(concurrency: int | None, num_gpus: float) -> int | tuple[int, int]:
+    """The actor pool: ``concurrency`` actors; by default one per GPU (with GPUs), else from 1
+    up to one per 4 CPUs of the cluster, grown by Ray Data when inputs queue up."""
+    if concurrency is not None:
+        return max(1, concurrency)
+    resources = cluster_resources()
+    if num_gpus > 0:
+        return max(1, int(resources.get("GPU", 0) // num_gpus))
+    most = max(1, int(resources.get("CPU", 1) // 4))
+    return most if most == 1 else (1, most)
+
+
+def colorize_jobs(jobs: list[tuple[int, str, str, str]], settings: RaySettings, *,
+                  concurrency: int | None, num_gpus: float, address: str | None,
+                  on_result: Callable[[dict[str, Any]], None]) -> None:
+    """Start or join Ray, size the actor pool, run the pipeline; ``on_result`` per photo."""
+    started_here = start_ray(address)
+    try:
+        gpus = cluster_resources().get("GPU", 0)
+        if gpus and not num_gpus:
+            print(f"note: the cluster has {gpus:g} GPU(s); --device cuda runs the network on "
+                  "them", file=sys.stderr)
+        pool = network_pool(concurrency, num_gpus)
+        for row in run_pipeline(jobs, settings, pool, num_gpus):
+            on_result(row)
+    finally:
+        if started_here:
+            import ray
+
+            ray.shutdown()

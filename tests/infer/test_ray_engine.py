@@ -1,0 +1,194 @@
+"""``autocolor colorize --engine ray``: what a user sees is what the local engine gives them.
+
+One Ray runtime for the module (loopback, 2 CPUs, no dashboard, no usage statistics), shut down
+however the tests end; the command uses the runtime it finds. Inputs are a handful of tiny
+photos: every run still costs Ray's worker start-up (seconds), so the runs are few and each
+checks much.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from autocolor.cli import main
+from autocolor.infer import ray_engine
+
+MAX_PIXELS = 2000
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    import ray
+
+    assert ray_engine.start_ray(num_cpus=2), "a Ray runtime was already running"
+    try:
+        assert [node["NodeManagerAddress"] for node in ray.nodes()] == ["127.0.0.1"]
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def gray_photo(width: int, height: int, seed: int = 0) -> Image.Image:
+    y, x = np.mgrid[0:height, 0:width]
+    phase = np.random.default_rng(seed).uniform(0, 6)
+    return Image.fromarray((128 + 90 * np.sin(x / 9.0 + phase) * np.cos(y / 13.0)).astype(np.uint8))
+
+
+def make_inputs(folder: Path) -> None:
+    """Good photos of every kind the local engine handles specially, bad ones, a collision."""
+    (folder / "sub").mkdir(parents=True)
+    gray_photo(40, 30).save(folder / "a.jpg", quality=90)
+    gray_photo(33, 41, 1).save(folder / "sub" / "b.png")
+    Image.fromarray(np.linspace(0, 65535, 30 * 20).reshape(20, 30).astype(np.uint16)).save(
+        folder / "deep.png")
+    rgba = Image.new("RGBA", (24, 18), (90, 90, 90, 255))
+    rgba.putpixel((3, 3), (90, 90, 90, 0))
+    rgba.save(folder / "cutout.jpg", format="PNG")  # alpha in a file named .jpg -> .png
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    gray_photo(36, 16, 2).save(folder / "turned.jpg", exif=exif.tobytes())
+    gray_photo(20, 20, 3).save(folder / "c.png")
+    gray_photo(22, 18, 4).save(folder / "c.tif")  # c.png and c.tif: c.png.png, c.tif.png
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.jpg").write_text("not a photo\n" * 20)
+    gray_photo(60, 50).save(folder / "big.png")  # over --max-pixels
+
+
+def colorize(capsys, *args) -> tuple[int, list[str], list[str]]:
+    """-> (status, stdout lines, stderr lines without progress bars)."""
+    status = main(["colorize", *map(str, args)])
+    captured = capsys.readouterr()
+    lines = [line.strip() for line in captured.err.replace("\r", "\n").splitlines()]
+    return status, captured.out.splitlines(), [line for line in lines if line and "%|" not in line]
+
+
+def files_under(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def pixels(path: Path) -> tuple[str, str, tuple[int, int], bytes, np.ndarray]:
+    with Image.open(path) as image:
+        return (image.format, image.mode, image.size, image.info.get("exif", b""),
+                np.asarray(image))
+
+
+def test_same_outputs_and_messages_as_the_local_engine(ray_runtime, onnx_pair: Path,
+                                                       tmp_path: Path, capsys,
+                                                       smooth_rgb) -> None:
+    make_inputs(tmp_path / "in")
+    Image.fromarray(smooth_rgb(5, 30, 40)).save(tmp_path / "reference.png")
+    common = ["-o", None, "--model", onnx_pair, "--max-pixels", MAX_PIXELS, "--reference",
+              tmp_path / "reference.png", "--saturation", "0.8"]
+    results = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / f"out-{engine}"
+        out.mkdir()
+        Image.new("RGB", (4, 4)).save(out / "a.jpg")  # finished before: skipped by both
+        args = [tmp_path / "in", *common, "--engine", engine]
+        args[2] = out
+        results[engine] = colorize(capsys, *args)
+    (status, stdout, stderr), (ray_status, ray_stdout, ray_stderr) = results["local"], results["ray"]
+    assert status == ray_status == 1
+    errors = sorted(line for line in stderr if line.startswith("error:"))
+    assert len(errors) == 3 and sorted(line for line in ray_stderr if line.startswith("error:")) == errors
+    assert [line for line in ray_stderr if line.startswith("skipping")] == [
+        "skipping 1 existing output(s); --overwrite to redo them"]
+    assert [line for line in stderr if line.startswith("skipping")] == [
+        "skipping 1 existing output(s); --overwrite to redo them"]
+    assert ray_stderr[-1].startswith("3 input(s) failed, 6 written in ")
+    assert ray_stderr[-1].endswith("engine ray)") and stderr[-1].endswith("engine local)")
+    # The same files, named and listed the same way (in the order of the inputs).
+    local_out, ray_out = tmp_path / "out-local", tmp_path / "out-ray"
+    assert [Path(line).relative_to(ray_out) for line in ray_stdout] == [
+        Path(line).relative_to(local_out) for line in stdout]
+    assert files_under(ray_out) == files_under(local_out) == {
+        "a.jpg", "sub/b.png", "deep.png", "cutout.png", "turned.jpg", "c.png.png", "c.tif.png"}
+    for name in files_under(local_out) - {"a.jpg"}:
+        local, ray = pixels(local_out / name), pixels(ray_out / name)
+        assert local[:4] == ray[:4], name
+        assert np.array_equal(local[4], ray[4]), name
+    data = (ray_out / "deep.png").read_bytes()
+    assert struct.unpack(">IIB", data[16:25]) == (30, 20, 16)
+
+
+def test_file_uris_and_resuming(ray_runtime, onnx_pair: Path, tmp_path: Path, capsys) -> None:
+    source, out = tmp_path / "old photos", tmp_path / "colour"
+    (source / "sub").mkdir(parents=True)
+    names = ["p0.jpg", "p1.png", "sub/p2.jpg", "sub/p3.png"]
+    for index, name in enumerate(names):
+        gray_photo(40 + index, 30, index).save(source / name)
+    status, stdout, stderr = colorize(capsys, "file://" + quote(str(source)), "-o",
+                                      "file://" + quote(str(out)), "--model", onnx_pair,
+                                      "--engine", "ray")
+    assert status == 0, stderr
+    assert files_under(out) == set(names)
+    assert stdout == ["file://" + quote(str(out / name)) for name in names]
+    # A job killed half-way left some outputs (whole: they are written atomically); running it
+    # again does the rest and leaves the finished ones alone.
+    for name in names[1::2]:
+        (out / name).unlink()
+    for name in names[::2]:
+        os.utime(out / name, (1_000_000, 1_000_000))
+    status, stdout, stderr = colorize(capsys, "file://" + quote(str(source)), "-o",
+                                      "file://" + quote(str(out)), "--model", onnx_pair,
+                                      "--engine", "ray")
+    assert status == 0, stderr
+    assert "skipping 2 existing output(s); --overwrite to redo them" in stderr
+    assert stdout == ["file://" + quote(str(out / name)) for name in names[1::2]]
+    assert files_under(out) == set(names)
+    assert all(os.stat(out / name).st_mtime == 1_000_000 for name in names[::2])
+
+
+def test_stages_run_in_their_own_processes(ray_runtime, onnx_pair: Path, tmp_path: Path) -> None:
+    """Decoding and writing are tasks, the network one actor; each photo's stage times are
+    recorded (bench_scale.py reports them)."""
+    from autocolor.infer.colorizer import Colorizer
+
+    for index in range(5):
+        gray_photo(48, 36, index).save(tmp_path / f"p{index}.png")
+    probe = Colorizer.from_pretrained(str(onnx_pair))
+    settings = ray_engine.RaySettings(model=str(onnx_pair), backend="auto", device="cpu",
+                                      render_size=probe.render_size, metadata=probe.metadata,
+                                      max_pixels=MAX_PIXELS, batch_size=2)
+    jobs = [(index, f"p{index}.png", str(tmp_path / f"p{index}.png"),
+             str(tmp_path / "out" / f"p{index}.png")) for index in range(5)]
+    jobs.append((5, "missing.png", str(tmp_path / "missing.png"), str(tmp_path / "out" / "m.png")))
+    rows = sorted(ray_engine.run_pipeline(jobs, settings, concurrency=1, num_gpus=0),
+                  key=lambda row: row["index"])
+    assert [row["index"] for row in rows] == list(range(6))
+    assert rows[5]["error"].startswith("error: missing.png: cannot read") and not rows[5]["written"]
+    good = rows[:5]
+    assert [row["written"] for row in good] == [job[3] for job in jobs[:5]]
+    assert len({row["network_pid"] for row in good}) == 1  # one actor, one model session
+    actor = good[0]["network_pid"]
+    assert all(row["decode_pid"] != actor and row["write_pid"] != actor for row in good)
+    for row in good:
+        assert all(row[name] > 0 for name in ray_engine.TIMINGS), row
+
+
+def test_the_local_engine_refuses_uris(tmp_path: Path, capsys) -> None:
+    status, _, stderr = colorize(capsys, "s3://bucket/photos", "-o", tmp_path / "out")
+    assert status == 1
+    assert stderr == ["error: s3://bucket/photos: URIs are read and written by --engine ray"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_network_pool_sizes(monkeypatch) -> None:
+    monkeypatch.setattr(ray_engine, "cluster_resources", lambda: {"CPU": 64.0, "GPU": 8.0})
+    assert ray_engine.network_pool(3, 0.0) == 3
+    assert ray_engine.network_pool(None, 1.0) == 8  # one actor per GPU
+    assert ray_engine.network_pool(None, 0.5) == 16
+    assert ray_engine.network_pool(None, 0.0) == (1, 16)  # CPU only: 1 to one per 4 CPUs
+    monkeypatch.setattr(ray_engine, "cluster_resources", lambda: {"CPU": 2.0})
+    assert ray_engine.network_pool(None, 0.0) == 1
+    assert ray_engine.gpus_per_actor("cuda", None) == 1.0
+    assert ray_engine.gpus_per_actor("cpu", None) == 0.0
+    assert ray_engine.gpus_per_actor("cuda", 0.25) == 0.25
