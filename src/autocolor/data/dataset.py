@@ -89,18 +89,29 @@ class CropDataset(torch.utils.data.Dataset):
 
 
 class EpochSampler(torch.utils.data.Sampler[int]):
-    """Yields sample indices epoch * n ... (epoch + 1) * n - 1, so each epoch draws new crops."""
+    """Yields sample indices epoch * n ... (epoch + 1) * n - 1, so each epoch draws new crops.
 
-    def __init__(self, samples_per_epoch: int) -> None:
+    With several training processes (torchrun), process ``rank`` of ``world_size`` takes every
+    ``world_size``-th index from ``rank`` on, n // world_size of them (all take as many, or
+    they would fall out of step): step s of the N processes together draws the indices of step
+    s of one process with an N times larger batch.
+    """
+
+    def __init__(self, samples_per_epoch: int, rank: int = 0, world_size: int = 1) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
         self.samples_per_epoch = samples_per_epoch
+        self.rank = rank
+        self.world_size = world_size
         self.epoch = 0
 
     def __len__(self) -> int:
-        return self.samples_per_epoch
+        return self.samples_per_epoch // self.world_size
 
     def __iter__(self):
         start = self.epoch * self.samples_per_epoch
-        return iter(range(start, start + self.samples_per_epoch))
+        stop = start + len(self) * self.world_size
+        return iter(range(start + self.rank, stop, self.world_size))
 
 
 class ValidationDataset(torch.utils.data.Dataset):

@@ -2,6 +2,10 @@
 
 Running the same command again after a kill resumes from OUT/checkpoint.pt (``--restart`` to
 start over). ``--config FILE`` loads a saved config.json (every run writes one).
+
+On several GPUs (or CPU processes): ``torchrun --nproc-per-node N -m autocolor train ARGS``,
+with ``--batch-size`` per process (:mod:`autocolor.train.distributed`). A second run on a
+folder in use stops at once, naming the run that holds it (:mod:`autocolor.train.lock`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from autocolor.train.config import RECIPES, TrainConfig, resolve_config
@@ -49,8 +54,31 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     # The loop (torch) first: without the `train` extra, fail at once, in one line (autocolor.cli).
-    from autocolor.data.cache import is_cache
+    from autocolor.train import distributed
+    from autocolor.train.lock import RunFolderInUse
     from autocolor.train.loop import train
+
+    world = distributed.setup(config.device)  # under torchrun: join the other processes
+    try:
+        # The folder is held before anything is written to it: the cache, --restart's deletions.
+        with distributed.hold_run_folder(config.out, world):
+            if world.is_main:
+                prepare_run_folder(config, args.restart)
+            distributed.barrier(world)
+            config.data = distributed.broadcast(config.data, world)
+            weights = train(config, resume=not args.restart, stop_after=args.stop_after)
+    except RunFolderInUse as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        distributed.cleanup()
+    print(weights)
+    return 0
+
+
+def prepare_run_folder(config, restart: bool) -> None:
+    """A cache of a plain photo folder inside the run folder; ``--restart``'s clean slate."""
+    from autocolor.data.cache import is_cache
 
     if not is_cache(config.data):
         # A plain folder of photos: prepare a cache inside the run folder first.
@@ -60,10 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{config.data} is not a training cache; preparing one in {cache}")
         prepare_folders([Path(config.data)], cache)
         config.data = str(cache)
-    if args.restart and Path(config.out).exists():
+    if restart and Path(config.out).exists():
         for name in ("checkpoint.pt", "log.csv"):
             (Path(config.out) / name).unlink(missing_ok=True)
         shutil.rmtree(Path(config.out) / "grids", ignore_errors=True)
-    weights = train(config, resume=not args.restart, stop_after=args.stop_after)
-    print(weights)
-    return 0

@@ -47,6 +47,8 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
     max_minutes: float | None = None  # stop cleanly after this much training time
+    world_size: int = 1  # training processes (torchrun); set by the loop, recorded in
+    # config.json: batch_size is per process, the global batch is batch_size * world_size
     # -- validation and export ----------------------------------------------------------------
     render_size: int = 384  # long side at validation, recorded as the model's default
     grid_count: int = 6  # validation photos shown in each example grid

@@ -3,6 +3,10 @@
 Resuming: everything needed to continue (model, optimizer, scheduler, epoch, config) is in
 ``OUT/checkpoint.pt``, written atomically after every epoch and loaded with
 ``weights_only=True`` (tensors and plain containers only, nothing unpickled beyond that).
+
+Under ``torchrun`` every process runs this loop on its share of the crops; process 0 alone
+validates and writes (:mod:`autocolor.train.distributed`). One run at a time holds OUT
+(:mod:`autocolor.train.lock`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from autocolor.data.dataset import CropDataset, EpochSampler, ValidationDataset
 from autocolor.models import create_model
 from autocolor.models.base import ColorizationModel
 from autocolor.models.heads import BinsHead, ab_bin_centers, soft_encode_ab
+from autocolor.train import distributed
 from autocolor.train.config import TrainConfig
 from autocolor.weights import save_weights
 
@@ -207,12 +212,24 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
 
     ``stop_after``: end this process after that epoch (the schedule still spans
     ``config.epochs``); a later call resumes from the checkpoint.
+
+    Raises:
+        RunFolderInUse: another run holds OUT (nothing was written).
     """
+    world = distributed.setup(config.device)  # one process, or this one's place under torchrun
+    with distributed.hold_run_folder(config.out, world):
+        return _train(config, world, resume, extra_metadata, stop_after)
+
+
+def _train(config: TrainConfig, world: distributed.World, resume: bool,
+           extra_metadata: dict | None, stop_after: int | None) -> Path:
     # Phase 1: setup. Seeds for reproducibility; the resolved config saved beside the weights.
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "grids").mkdir(exist_ok=True)
-    config.save(out / "config.json")
+    config.world_size = world.size
+    if world.is_main:  # process 0 alone writes
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "grids").mkdir(exist_ok=True)
+        config.save(out / "config.json")
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
@@ -230,12 +247,13 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
     train_set = CropDataset(data_dir, config.crop_size, config.samples_per_epoch,
                             config.crop_scale, seed=config.seed,
                             keep_decoded=config.keep_decoded)
-    sampler = EpochSampler(config.samples_per_epoch)
+    sampler = EpochSampler(config.samples_per_epoch, world.rank, world.size)  # this one's share
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
         drop_last=True, pin_memory=device.type == "cuda",
         persistent_workers=config.workers > 0)  # keeps decoded photos across epochs
     val_set = validation_set(data_dir, config.render_size)
+    print(f"{world.describe(config.batch_size)}, {len(loader)} steps per epoch")
 
     # Phase 3: model, optimizer, schedule; resume from the checkpoint when there is one.
     model = create_model(config.model, pretrained=config.pretrained,
@@ -243,6 +261,7 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
     if not isinstance(model, ColorizationModel):  # its encoder, head and bins are used below
         raise TypeError(f"{config.model} is a {type(model).__name__}, not a ColorizationModel")
     model.to(device)
+    model = distributed.prepare_model(model, world, device)  # BatchNorm over the global batch
     optimizer = make_optimizer(model, config)
     steps_per_epoch = len(loader)
     scheduler = make_scheduler(optimizer, config, steps_per_epoch * config.epochs)
@@ -259,12 +278,19 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
         scheduler.load_state_dict({**state["scheduler"], **length})
         start_epoch, step, elapsed = state["epoch"], state["step"], state["seconds"]
         print(f"resumed from {checkpoint_path} at epoch {start_epoch}")
+        if state["config"].get("world_size", 1) != world.size:
+            print(f"note: the checkpoint was trained by {state['config'].get('world_size', 1)} "
+                  f"process(es), this run has {world.size}: the global batch changes")
     class_weights = None
     if config.loss == "ce" and config.rebalance is not None:
         class_weights = bin_prior_weights(loader, device, config.rebalance)
+        class_weights = distributed.share(class_weights, world)  # process 0's, on every one
+
+    def loss_of(net: torch.nn.Module, l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
+        return training_loss(net, config, l_norm, ab_norm, class_weights)
 
     log_path = out / "log.csv"
-    if not log_path.exists() or start_epoch == 0:
+    if world.is_main and (not log_path.exists() or start_epoch == 0):
         with open(log_path, "w", newline="") as handle:
             csv.writer(handle).writerow(LOG_FIELDS)
 
@@ -275,13 +301,16 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
         model.train()
         set_encoder_trainable(model, epoch >= config.freeze_encoder_epochs,
                               config.freeze_encoder_bn)
+        # A batch's loss; with several processes through DDP, made anew for what trains now.
+        compute_loss = distributed.parallel_loss(model, loss_of, world, device)
         total_loss = 0.0
-        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False)
+        progress = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+                        disable=not world.is_main)
         for crops in progress:
             rgb = crops.to(device, non_blocking=True).float() / 255.0  # (B,3,S,S)
             l_norm, ab_norm = rgb_to_model_io(rgb)  # (B,1,S,S), (B,2,S,S)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss = training_loss(model, config, l_norm, ab_norm, class_weights)
+                loss = compute_loss(l_norm, ab_norm)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -289,30 +318,40 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
             step += 1
             total_loss += loss.item()
             progress.set_postfix(loss=f"{loss.item():.4f}")
-        metrics, rows = validate(model, val_set, device, config.grid_count)
-        seconds = time.monotonic() - started
-        row = {"epoch": epoch + 1, "step": step, "seconds": round(seconds, 1),
-               "lr": optimizer.param_groups[-1]["lr"],
-               "train_loss": total_loss / max(1, steps_per_epoch), **metrics}
-        with open(log_path, "a", newline="") as handle:
-            csv.writer(handle).writerow([row[k] if isinstance(row[k], int) else
-                                         f"{row[k]:.5g}" for k in LOG_FIELDS])
-        save_grid(rows, out / "grids" / f"epoch{epoch + 1:03d}.png")
-        print(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}  val PSNR {metrics['val_psnr']:.2f}"
-              f" (gray {metrics['val_psnr_gray']:.2f})  CF {metrics['val_cf']:.1f}"
-              f" (truth {metrics['val_cf_truth']:.1f})  {seconds:.0f}s")
-        atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                           "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
-                           "step": step, "seconds": seconds, "config": config.to_dict()},
-                          checkpoint_path)
+        total_loss = distributed.mean(total_loss, world, device)  # over the processes
+        in_step = distributed.check_in_step(model, world)  # raises if the processes differ
+        if world.is_main:  # validation, log, grid and checkpoint: process 0 alone
+            metrics, rows = validate(model, val_set, device, config.grid_count)
+            seconds = time.monotonic() - started
+            row = {"epoch": epoch + 1, "step": step, "seconds": round(seconds, 1),
+                   "lr": optimizer.param_groups[-1]["lr"],
+                   "train_loss": total_loss / max(1, steps_per_epoch), **metrics}
+            with open(log_path, "a", newline="") as handle:
+                csv.writer(handle).writerow([row[k] if isinstance(row[k], int) else
+                                             f"{row[k]:.5g}" for k in LOG_FIELDS])
+            save_grid(rows, out / "grids" / f"epoch{epoch + 1:03d}.png")
+            print(f"epoch {epoch + 1}: loss {row['train_loss']:.4f}  val PSNR {metrics['val_psnr']:.2f}"
+                  f" (gray {metrics['val_psnr_gray']:.2f})  CF {metrics['val_cf']:.1f}"
+                  f" (truth {metrics['val_cf_truth']:.1f})  {seconds:.0f}s")
+            if in_step:
+                print(f"  {in_step}")
+            atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "scheduler": scheduler.state_dict(), "epoch": epoch + 1,
+                               "step": step, "seconds": seconds, "config": config.to_dict()},
+                              checkpoint_path)
+        stop = None
         if stop_after is not None and epoch + 1 >= stop_after:
-            print(f"stopping after epoch {epoch + 1} (--stop-after); run again to resume")
-            break
-        if config.max_minutes is not None and seconds > config.max_minutes * 60:
-            print(f"stopping after {seconds / 60:.1f} min (max_minutes={config.max_minutes})")
+            stop = f"stopping after epoch {epoch + 1} (--stop-after); run again to resume"
+        elif config.max_minutes is not None and world.is_main and seconds > config.max_minutes * 60:
+            stop = f"stopping after {seconds / 60:.1f} min (max_minutes={config.max_minutes})"
+        stop = distributed.broadcast(stop, world)  # process 0 decides; all stop at one epoch
+        if stop:
+            print(stop)
             break
 
     # Phase 5: tune the decoding temperature on validation (bins head), export the weights.
+    if not world.is_main:
+        return out / "final.safetensors"  # process 0 writes it
     if isinstance(model.head, BinsHead) and config.temperatures:
         tune_temperature(model, val_set, device, config.temperatures, out)
     metadata = {
