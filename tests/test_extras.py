@@ -90,6 +90,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ({"torch", "kornia"}, ["train", "--data", "{out}", "--out", "{out}/run"], "train"),
     ({"torch"}, ["export", "onnx", "-o", "{out}/m.onnx"], "torch,onnx"),
     ({"skimage"}, ["eval", "--data", "{out}"], "eval"),
+    ({"fastapi"}, ["serve", "--port", "1"], "serve"),
 ])
 def test_a_missing_extra_is_one_line(photo: Path, tmp_path: Path, blocked, argv, extra) -> None:
     argv = [a.format(photo=photo, out=tmp_path) for a in argv]

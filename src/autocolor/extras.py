@@ -15,6 +15,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "eval": ("skimage",),
     "onnx": ("onnx", "onnxscript"),  # `autocolor export onnx` (with torch)
     "app": ("streamlit", "streamlit_image_coordinates"),
+    "serve": ("fastapi", "uvicorn", "python_multipart"),
     "corpus": ("skimage", "sklearn", "matplotlib"),
 }
 # What a command needs beyond the core, named first when one of its modules is missing: a user
@@ -24,6 +25,7 @@ COMMAND_EXTRAS: dict[str, str] = {
     "export": "torch,onnx",
     "eval": "eval",
     "app": "app",
+    "serve": "serve",
     "models": "torch",
 }
 
