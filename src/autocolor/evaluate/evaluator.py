@@ -74,8 +74,8 @@ def blotches(rows: list[dict[str, Any]], threshold_db: float = BLOTCH_DB,
              worst: int = 5) -> dict[str, Any]:
     """How often colour does harm: photos whose PSNR is more than ``threshold_db`` below the gray
     baseline's, and the ``worst`` photos by PSNR - gray PSNR."""
-    deltas = sorted(((row["ours"]["psnr"] - row["gray"]["psnr"], row["file"]) for row in rows
-                     if np.isfinite(row["ours"]["psnr"]) and np.isfinite(row["gray"]["psnr"])))
+    deltas = sorted((row["ours"]["psnr"] - row["gray"]["psnr"], row["file"]) for row in rows
+                     if np.isfinite(row["ours"]["psnr"]) and np.isfinite(row["gray"]["psnr"]))
     return {"threshold_db": threshold_db, "photos": len(deltas),
             "below_gray": sum(delta < -threshold_db for delta, _ in deltas),
             "worst": [{"file": name, "psnr_minus_gray": delta} for delta, name in deltas[:worst]]}
