@@ -16,6 +16,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "onnx": ("onnx", "onnxscript"),  # `autocolor export onnx` (with torch)
     "app": ("streamlit", "streamlit_image_coordinates"),
     "serve": ("fastapi", "uvicorn", "python_multipart"),
+    "c2pa": ("c2pa",),  # --c2pa-cert: signed Content Credentials
     "corpus": ("skimage", "sklearn", "matplotlib"),
 }
 # What a command needs beyond the core, named first when one of its modules is missing: a user

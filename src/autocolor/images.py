@@ -12,6 +12,7 @@ import os
 import struct
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -520,14 +521,19 @@ def image_bytes(rgb: np.ndarray, loaded: LoadedImage, fmt: str, xmp: bytes | Non
 
 
 def save_image(rgb: np.ndarray, path: str | os.PathLike, loaded: LoadedImage,
-               xmp: bytes | None = None) -> Path:
+               xmp: bytes | None = None,
+               sign: Callable[[bytes, str], bytes] | None = None) -> Path:
     """Write (H, W, 3) uint8/uint16 sRGB to ``path`` in the format its suffix names
     (:func:`format_of`) through a temporary file and a rename
     (:func:`autocolor.atomic.atomic_write`), with :func:`write_image`'s metadata and ``xmp``.
-    A failure leaves no file behind.
+    ``sign(data, format) -> data``: a last step on the encoded file (a C2PA manifest,
+    :meth:`autocolor.credentials.ContentCredentials.sign`). A failure leaves no file behind.
     """
     path = Path(path)
     fmt = format_of(path)
     with atomic_write(path) as handle:
-        write_image(handle, rgb, loaded, fmt, xmp)
+        if sign is None:
+            write_image(handle, rgb, loaded, fmt, xmp)
+        else:
+            handle.write(sign(image_bytes(rgb, loaded, fmt, xmp), fmt))
     return path

@@ -7,7 +7,9 @@ model's colour), carried in an XMP packet. :class:`Provenance` holds what the ma
 :meth:`Provenance.xmp` builds the packet that :mod:`autocolor.images` writes into each format's
 usual place (JPEG APP1, PNG iTXt ``XML:com.adobe.xmp``, the WebP ``XMP`` chunk, TIFF tag 700);
 :meth:`Provenance.tags` gives the same facts as flat strings for containers without XMP (video
-metadata). ``--no-provenance`` leaves it out.
+metadata), and :meth:`Provenance.c2pa_manifest` as a C2PA manifest that
+:mod:`autocolor.credentials` signs when the user gives a certificate. ``--no-provenance`` leaves
+the packet out.
 
 The packet (standard namespaces only, so that exiftool, Lightroom and the IPTC's own tools read
 every field):
@@ -122,6 +124,24 @@ class Provenance:
         return (f"Colourised by a trained model: {self.software}, model {self.model_name} "
                 f"(sha256 {self.model_sha256}); IPTC digital source type "
                 "compositeWithTrainedAlgorithmicMedia")
+
+    def c2pa_manifest(self) -> dict:
+        """The same statement as a C2PA manifest definition (c2pa-python's ``Builder`` JSON):
+        one ``c2pa.created`` action with the IPTC digital source type, the software as its
+        agent, and the model as its parameters. :mod:`autocolor.credentials` signs it."""
+        name, _, version = self.software.partition(" ")
+        return {
+            "claim_generator_info": [{"name": name, "version": version}],
+            "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
+                "action": "c2pa.created",
+                "digitalSourceType": DIGITAL_SOURCE_TYPE,
+                "softwareAgent": {"name": name, "version": version},
+                "parameters": {"description": "colours predicted by a trained model, joined "
+                                              "with the photo's own lightness",
+                               "model": self.model_name,
+                               "model_sha256": self.model_sha256},
+            }]}}],
+        }
 
     def tags(self) -> dict[str, str]:
         """The same facts as flat string tags, for containers that hold key-value metadata and

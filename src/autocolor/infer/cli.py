@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from autocolor.credentials import add_c2pa_arguments, content_credentials
 from autocolor.images import (
     DEFAULT_MAX_PIXELS,
     INPUT_SUFFIXES,
@@ -60,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-provenance", action="store_true",
                         help="leave out the XMP mark that says a trained model coloured the "
                              "photo (IPTC digital source type; see the README before using it)")
+    add_c2pa_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger inputs (default {DEFAULT_MAX_PIXELS:,})")
@@ -268,6 +270,12 @@ def run(args: argparse.Namespace) -> int:
                                               batch_size=args.batch_size,
                                               max_pixels=args.max_pixels)
         xmp = colorizer.xmp(provenance=not args.no_provenance)  # the same mark on every output
+        try:
+            credentials = content_credentials(args, colorizer.provenance)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        sign = credentials.sign if credentials is not None else None
         for batch in batches:
             plans = []  # the per-photo policy: limits, hints on the photo, the output's name
             for job, loaded in batch:
@@ -290,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
                     fail(job, error)
                     continue
                 saving.append((job, savers.submit(save_image, rgb, plan.target, plan.loaded,
-                                                  xmp)))
+                                                  xmp, sign)))
                 del rgb
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)

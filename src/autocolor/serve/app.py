@@ -209,11 +209,13 @@ _REQUEST_BODY = {
 }
 
 
-def create_app(config: ServeConfig, colorizer: Any) -> FastAPI:
+def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> FastAPI:
     """The API around one loaded ``colorizer`` (:meth:`Colorizer.from_pretrained
-    <autocolor.infer.colorizer.Colorizer.from_pretrained>` with ``config.max_pixels``)."""
+    <autocolor.infer.colorizer.Colorizer.from_pretrained>` with ``config.max_pixels``);
+    ``credentials`` (:class:`autocolor.credentials.ContentCredentials`) sign every answer."""
     worker = Worker(config.max_queue)
     xmp = colorizer.xmp(provenance=config.provenance)
+    sign = credentials.sign if credentials is not None else None
     provenance = colorizer.provenance
 
     @asynccontextmanager
@@ -299,7 +301,7 @@ def create_app(config: ServeConfig, colorizer: Any) -> FastAPI:
 
             def work() -> tuple[bytes, str]:
                 return job.colorize(colorizer, form.files["image"], options, config.max_pixels,
-                                    form.files.get("reference"), xmp)
+                                    form.files.get("reference"), xmp, sign)
 
             remaining = config.timeout_s - (time.monotonic() - started)
             try:

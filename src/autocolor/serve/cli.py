@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from autocolor.credentials import add_c2pa_arguments, content_credentials
 from autocolor.serve.config import ServeConfig
 
 DEFAULTS = ServeConfig()
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-provenance", action="store_true",
                         help="leave out the XMP mark that says a trained model coloured the "
                              "photo (see the README before using it)")
+    add_c2pa_arguments(parser)
 
 
 def config_from(args: argparse.Namespace) -> ServeConfig:
@@ -79,7 +81,12 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: --model {config.model}: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
-    app = create_app(config, colorizer)
+    try:
+        credentials = content_credentials(args, colorizer.provenance)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    app = create_app(config, colorizer, credentials)
     print(f"autocolor serve: http://{config.host}:{config.port}  (API docs: /docs; Ctrl+C to "
           "stop)", file=sys.stderr, flush=True)
     uvicorn.run(app, host=config.host, port=config.port, log_level="info",

@@ -12,6 +12,7 @@ runs on the worker thread: :func:`autocolor.images.load_image`,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,12 +104,14 @@ def check_header(data: bytes, max_pixels: int, name: str) -> str | None:
 
 
 def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
-             reference: bytes | None = None, xmp: bytes | None = None) -> tuple[bytes, str]:
+             reference: bytes | None = None, xmp: bytes | None = None,
+             sign: Callable[[bytes, str], bytes] | None = None) -> tuple[bytes, str]:
     """Colour one upload as ``autocolor colorize`` colours a file with the same options;
     -> (the encoded result, its format). Runs on the worker thread.
 
     The format is ``options.format``, else the command line's rule (JPEG stays JPEG, anything
     else becomes PNG); a photo the format cannot hold (16 bits, or alpha in a JPEG) becomes PNG.
+    ``xmp`` and ``sign`` as for :func:`autocolor.images.save_image`.
 
     Raises:
         autocolor.images.ImageError: the photo or the reference cannot be read (413 for
@@ -123,4 +126,5 @@ def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
                           saturation=options.saturation, name="image")
     rgb = colorizer.colorize_plans([plan], options.render_size)[0]
     fmt = fit_format(options.format or default_format(loaded.format), loaded)
-    return image_bytes(rgb, loaded, fmt, xmp), fmt
+    data = image_bytes(rgb, loaded, fmt, xmp)
+    return (sign(data, fmt) if sign is not None else data), fmt
