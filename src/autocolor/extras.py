@@ -15,6 +15,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "eval": ("skimage",),
     "onnx": ("onnx", "onnxscript"),  # `autocolor export onnx` (with torch)
     "app": ("streamlit", "streamlit_image_coordinates"),
+    "serve": ("fastapi", "uvicorn", "python_multipart"),
+    "c2pa": ("c2pa",),  # --c2pa-cert: signed Content Credentials
     "corpus": ("skimage", "sklearn", "matplotlib"),
     "ray": ("ray", "pyarrow"),  # `autocolor colorize --engine ray`
 }
@@ -25,6 +27,7 @@ COMMAND_EXTRAS: dict[str, str] = {
     "export": "torch,onnx",
     "eval": "eval",
     "app": "app",
+    "serve": "serve",
     "models": "torch",
 }
 

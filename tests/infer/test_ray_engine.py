@@ -74,10 +74,12 @@ def files_under(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
 
 
-def pixels(path: Path) -> tuple[str, str, tuple[int, int], bytes, np.ndarray]:
+def pixels(path: Path) -> tuple[str, str, tuple[int, int], bytes, bytes, np.ndarray]:
+    """-> format, mode, size, EXIF, XMP (the provenance mark), pixels."""
     with Image.open(path) as image:
+        xmp = image.info.get("xmp", image.info.get("XML:com.adobe.xmp", b""))
         return (image.format, image.mode, image.size, image.info.get("exif", b""),
-                np.asarray(image))
+                xmp.encode() if isinstance(xmp, str) else xmp, np.asarray(image))
 
 
 def test_same_outputs_and_messages_as_the_local_engine(ray_runtime, onnx_pair: Path,
@@ -113,8 +115,9 @@ def test_same_outputs_and_messages_as_the_local_engine(ray_runtime, onnx_pair: P
         "a.jpg", "sub/b.png", "deep.png", "cutout.png", "turned.jpg", "c.png.png", "c.tif.png"}
     for name in files_under(local_out) - {"a.jpg"}:
         local, ray = pixels(local_out / name), pixels(ray_out / name)
-        assert local[:4] == ray[:4], name
-        assert np.array_equal(local[4], ray[4]), name
+        assert local[:5] == ray[:5], name
+        assert b"compositeWithTrainedAlgorithmicMedia" in ray[4], name
+        assert np.array_equal(local[5], ray[5]), name
     data = (ray_out / "deep.png").read_bytes()
     assert struct.unpack(">IIB", data[16:25]) == (30, 20, 16)
 

@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autocolor.credentials import add_c2pa_arguments, content_credentials
 from autocolor.images import (
     DEFAULT_MAX_PIXELS,
+    OUTPUT_FORMATS,
+    OUTPUT_SUFFIXES,
     ImageError,
     LoadedImage,
     output_suffix,
@@ -62,6 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--saturation", type=float, default=1.0, help="chroma scale, 1 = as predicted")
     parser.add_argument("--hints", type=Path, help="JSON hint points (coordinates as stored)")
     parser.add_argument("--reference", type=Path, help="a colour photo of a similar scene")
+    parser.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default=None,
+                        help="output format (default: JPEG stays JPEG, everything else becomes "
+                             "PNG; a photo the format cannot hold, 16 bits or alpha in JPEG, "
+                             "becomes PNG)")
+    parser.add_argument("--no-provenance", action="store_true",
+                        help="leave out the XMP mark that says a trained model coloured the "
+                             "photo (IPTC digital source type; see the README before using it)")
+    add_c2pa_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger inputs (default {DEFAULT_MAX_PIXELS:,})")
@@ -111,9 +122,12 @@ def _expand(inputs: list[str]) -> tuple[list[tuple[Location, Location]], list[st
     return found, missing
 
 
-def plan_jobs(inputs: list[str], output: Location) -> tuple[list[Job], list[str]]:
+def plan_jobs(inputs: list[str], output: Location,
+              fmt: str | None = None) -> tuple[list[Job], list[str]]:
     """Map inputs to outputs; -> (jobs, error lines). Two inputs that would share an output name
-    (a.png and a.tif) keep their extension in the name instead."""
+    (a.png and a.tif) keep their extension in the name instead. ``fmt``: every output in that
+    format (a key of :data:`autocolor.images.OUTPUT_FORMATS`), else :func:`output_suffix`'s
+    rule."""
     found, missing = _expand(inputs)
     errors = [f"{item}: no such file, folder or matching glob" for item in missing]
     seen: set[Location] = set()
@@ -126,7 +140,8 @@ def plan_jobs(inputs: list[str], output: Location) -> tuple[list[Job], list[str]
     targets: dict[Location, list[Location]] = {}
     for source, root in unique:
         relative = source.relative_to(root)
-        target = output / relative.parent / (relative.stem + output_suffix(source.name))
+        suffix = OUTPUT_SUFFIXES[fmt][0] if fmt else output_suffix(source.name)
+        target = output / relative.parent / (relative.stem + suffix)
         targets.setdefault(target, []).append(source)
     jobs: list[Job] = []
     input_paths = {source.resolve() for source, _ in unique}
@@ -217,6 +232,24 @@ def error_line(source: Any, error: Exception) -> str:
     return f"error: {source}: {reason}"
 
 
+class Refused(Exception):
+    """An option that stops the command before any photo is coloured (one line)."""
+
+
+def output_marks(args: argparse.Namespace, colorizer) -> tuple[bytes | None, Any]:
+    """What every output carries: the XMP mark (None with --no-provenance) and the C2PA
+    :class:`~autocolor.credentials.ContentCredentials` that sign it (None without --c2pa-*).
+
+    Raises:
+        Refused: the --c2pa-* options cannot be used (one line).
+    """
+    xmp = colorizer.xmp(provenance=not args.no_provenance)
+    try:
+        return xmp, content_credentials(args, colorizer.provenance)
+    except ValueError as error:
+        raise Refused(str(error)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     uris = [item for item in args.inputs if is_uri(item)]
     if isinstance(args.output, Uri):
@@ -224,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
     if uris and args.engine != "ray":
         print(f"error: {uris[0]}: URIs are read and written by --engine ray", file=sys.stderr)
         return 1
-    jobs, errors = plan_jobs(args.inputs, args.output)
+    jobs, errors = plan_jobs(args.inputs, args.output, args.format)
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     if args.overwrite:
@@ -261,10 +294,14 @@ def run(args: argparse.Namespace) -> int:
     if not pending:
         return 1 if errors else 0
     started = time.monotonic()
-    if args.engine == "ray":
-        written, failures = _colorize_with_ray(args, pending, hints, reference)
-    else:
-        written, failures = _colorize_locally(args, pending, hints, reference)
+    try:
+        if args.engine == "ray":
+            written, failures = _colorize_with_ray(args, pending, hints, reference)
+        else:
+            written, failures = _colorize_locally(args, pending, hints, reference)
+    except Refused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     failures += len(errors)
     for path in written:
         print(path)
@@ -321,6 +358,8 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                                               device=args.device, render_size=args.render_size,
                                               batch_size=args.batch_size,
                                               max_pixels=args.max_pixels)
+        xmp, credentials = output_marks(args, colorizer)
+        sign = credentials.sign if credentials is not None else None
         for batch in batches:
             plans = []  # the per-photo policy: limits, hints on the photo, the output's name
             for job, loaded in batch:
@@ -342,7 +381,8 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue
-                saving.append((job, savers.submit(save_image, rgb, plan.target, plan.loaded)))
+                saving.append((job, savers.submit(save_image, rgb, plan.target, plan.loaded,
+                                                  xmp, sign)))
                 del rgb
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)

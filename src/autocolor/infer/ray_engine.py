@@ -64,6 +64,8 @@ class RaySettings:
     hints: Any = None  # HintSet, coordinates as stored in the files
     reference: np.ndarray | None = None  # (h, w, 3) uint8, reduced once on the driver
     actor_cpus: float = 1.0  # CPUs a network actor reserves; its ONNX Runtime threads
+    xmp: bytes | None = None  # the provenance mark of every output (None: --no-provenance)
+    credentials: Any = None  # ContentCredentials that sign every output (--c2pa-*), or None
 
 
 def gpus_per_actor(device: str, num_gpus: float | None) -> float:
@@ -82,11 +84,14 @@ def settings_for(args, hints, reference) -> RaySettings:
     backend = args.backend if args.device == "cpu" or args.backend != "auto" else "torch"
     probe = Colorizer.from_pretrained(model, backend=backend, device="cpu",
                                       render_size=args.render_size, max_pixels=args.max_pixels)
+    from autocolor.infer.cli import output_marks
+
+    xmp, credentials = output_marks(args, probe)  # of the file the actors run
     return RaySettings(model=model, backend=args.backend, device=args.device,
                        render_size=probe.render_size, metadata=probe.metadata,
                        max_pixels=args.max_pixels, batch_size=max(1, args.batch_size),
                        saturation=args.saturation, hints=hints, reference=reference,
-                       actor_cpus=args.actor_cpus)
+                       actor_cpus=args.actor_cpus, xmp=xmp, credentials=credentials)
 
 
 class _NoNetwork:
@@ -247,7 +252,9 @@ def write_stage(table, settings: RaySettings):
                 2, row["render_h"], row["render_w"])
             rgb = colorizer.finish_plan(plan, ab_norm)
             joined = time.perf_counter()
-            written[-1] = str(write_result(rgb, location(row["target"]), plan.loaded))
+            sign = settings.credentials.sign if settings.credentials is not None else None
+            written[-1] = str(write_result(rgb, location(row["target"]), plan.loaded,
+                                           settings.xmp, sign))
             join_s[-1], write_s[-1] = joined - started, time.perf_counter() - joined
         except (ImageError, OSError, ValueError) as error:
             errors[-1] = _failure(row["source"], error)

@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -178,18 +179,21 @@ def read_bytes(source: Location, name: str | None = None) -> bytes:
         raise ImageError(name or source, f"cannot read: {reason}") from error
 
 
-def write_result(rgb: np.ndarray, target: Location, loaded: LoadedImage) -> Location:
-    """:func:`autocolor.images.save_image` to ``target`` -> what was written.
+def write_result(rgb: np.ndarray, target: Location, loaded: LoadedImage,
+                 xmp: bytes | None = None, sign: Callable[[bytes, str], bytes] | None = None
+                 ) -> Location:
+    """:func:`autocolor.images.save_image` to ``target`` (``xmp`` and ``sign`` as there) ->
+    what was written.
 
     On an object store the file is encoded into a temporary folder first, then uploaded in one
     piece.
     """
     if isinstance(target, Path):
-        return save_image(rgb, target, loaded)
+        return save_image(rgb, target, loaded, xmp, sign)
     if target.is_local:
-        return target.with_path(save_image(rgb, Path(target.path), loaded))
+        return target.with_path(save_image(rgb, Path(target.path), loaded, xmp, sign))
     with tempfile.TemporaryDirectory(prefix="autocolor-") as folder:
-        encoded = save_image(rgb, Path(folder) / target.name, loaded).read_bytes()
+        encoded = save_image(rgb, Path(folder) / target.name, loaded, xmp, sign).read_bytes()
     upload(encoded, target)
     return target
 
