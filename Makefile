@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_data.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_serve.py --output BENCHMARKS.md
+	$(BIN)/python scripts/bench_scale.py --output BENCHMARKS.md
 
 # The default training corpus from Debian packages and library sample photos (docs/corpus.md).
 corpus: $(STAMP)

@@ -177,6 +177,15 @@ def test_stages_run_in_their_own_processes(ray_runtime, onnx_pair: Path, tmp_pat
         assert all(row[name] > 0 for name in ray_engine.TIMINGS), row
 
 
+def test_a_pool_that_leaves_no_cpu_for_decoding_is_named() -> None:
+    assert ray_engine.starved(1, 1.0, 2.0) is None
+    assert ray_engine.starved((1, 4), 1.0, 2.0) is None  # an autoscaling pool starts at 1
+    assert ray_engine.starved(2, 1.0, 2.0) == (
+        "2 network actor(s) of 1 CPU leave no CPU of the cluster's 2 for decoding and writing; "
+        "lower --concurrency or --actor-cpus")
+    assert ray_engine.starved(1, 1.5, 2.0) is not None
+
+
 def test_the_local_engine_refuses_uris(tmp_path: Path, capsys) -> None:
     status, _, stderr = colorize(capsys, "s3://bucket/photos", "-o", tmp_path / "out")
     assert status == 1

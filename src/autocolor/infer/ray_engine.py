@@ -366,17 +366,33 @@ def network_pool(concurrency: int | None, num_gpus: float) -> int | tuple[int, i
     return most if most == 1 else (1, most)
 
 
+def starved(pool: int | tuple[int, int], actor_cpus: float, cpus: float) -> str | None:
+    """Why a pool of network actors leaves no CPU for the decode and write tasks, or None."""
+    actors = pool if isinstance(pool, int) else pool[0]
+    if cpus - actors * actor_cpus >= 1:
+        return None
+    return (f"{actors} network actor(s) of {actor_cpus:g} CPU leave no CPU of the cluster's "
+            f"{cpus:g} for decoding and writing; lower --concurrency or --actor-cpus")
+
+
 def colorize_jobs(jobs: list[tuple[int, str, str, str]], settings: RaySettings, *,
                   concurrency: int | None, num_gpus: float, address: str | None,
                   on_result: Callable[[dict[str, Any]], None]) -> None:
     """Start or join Ray, size the actor pool, run the pipeline; ``on_result`` per photo."""
     started_here = start_ray(address)
     try:
-        gpus = cluster_resources().get("GPU", 0)
-        if gpus and not num_gpus:
-            print(f"note: the cluster has {gpus:g} GPU(s); --device cuda runs the network on "
-                  "them", file=sys.stderr)
+        resources = cluster_resources()
+        if resources.get("GPU", 0) and not num_gpus:
+            print(f"note: the cluster has {resources['GPU']:g} GPU(s); --device cuda runs the "
+                  "network on them", file=sys.stderr)
         pool = network_pool(concurrency, num_gpus)
+        message = starved(pool, settings.actor_cpus, resources.get("CPU", 0))
+        if message:  # the pipeline would wait forever for a CPU to decode on
+            if started_here and not address:  # a local runtime does not grow
+                from autocolor.infer.cli import Refused
+
+                raise Refused(message)
+            print(f"warning: {message} (unless the cluster grows)", file=sys.stderr)
         for row in run_pipeline(jobs, settings, pool, num_gpus):
             on_result(row)
     finally:
