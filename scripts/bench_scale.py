@@ -148,9 +148,9 @@ def main() -> int:
         f"{args.photos / local:.1f} |",
         f"| ray | {ray:.1f} s | {', '.join(f'{w:.1f}' for w in walls['ray'])} | "
         f"{args.photos / ray:.1f} |",
-        "", f"Ray / local: **{ray / local:.2f}x** the wall time "
-        f"(+{ray - local:.1f} s, of which starting the runtime and the actor are fixed costs, "
-        "below).", "",
+        "", f"Ray / local: **{ray / local:.2f}x** the wall time ({ray - local:+.1f} s). Ray's "
+        "fixed costs (starting the runtime, the workers, the actor) are in the second table "
+        "below; the rest depends on how each engine shares the cores (docs/scale.md).", "",
         "**Per stage**, per photo (medians over the photos; each task on one CPU thread), from "
         "`ray_engine.run_pipeline` in one process (`stage_run()` in the script):", "",
         f"| stage | {width}x{height} ({args.photos} photos) | 4000x3000 ({args.big} photos) |",
