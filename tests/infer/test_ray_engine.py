@@ -204,3 +204,41 @@ def test_network_pool_sizes(monkeypatch) -> None:
     assert ray_engine.gpus_per_actor("cuda", None) == 1.0
     assert ray_engine.gpus_per_actor("cpu", None) == 0.0
     assert ray_engine.gpus_per_actor("cuda", 0.25) == 0.25
+
+
+@pytest.mark.slow
+def test_a_killed_job_run_again_does_the_rest(onnx_pair: Path, tmp_path: Path) -> None:
+    """SIGKILL the command (and so its local runtime) once some outputs exist; the same command
+    again skips those, writes the rest, and leaves no partial file."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source, out = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    for index in range(40):
+        gray_photo(320, 240, index).save(source / f"p{index:02d}.jpg")
+    command = [sys.executable, "-m", "autocolor", "colorize", str(source), "-o", str(out),
+               "--model", str(onnx_pair), "--engine", "ray", "--batch-size", "1"]
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(files_under(out) if out.exists() else ()) < 5:
+        time.sleep(0.2)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    at_kill = len(files_under(out))
+    assert 5 <= at_kill < 40, at_kill
+    # Ray's workers finish the task in hand before they go with the runtime: let them.
+    while True:
+        time.sleep(2)
+        if len(files_under(out)) == at_kill:
+            break
+        at_kill = len(files_under(out))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    skipped = int(re.search(r"skipping (\d+) existing output", result.stderr).group(1))
+    assert at_kill <= skipped < 40
+    assert len(result.stdout.splitlines()) == 40 - skipped
+    assert files_under(out) == {f"p{index:02d}.jpg" for index in range(40)}

@@ -398,7 +398,7 @@ def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, refe
 
     from autocolor.infer import ray_engine
 
-    if not args.ray_address:
+    if not args.ray_address or ray_engine.on_loopback(args.ray_address):
         ray_engine.loopback_environment()  # before Ray is imported
     import ray  # noqa: F401  (without the `ray` extra, fail here, in one line: autocolor.cli)
 

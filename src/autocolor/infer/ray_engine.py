@@ -286,11 +286,17 @@ def loopback_environment() -> None:
         ray_constants.ENABLE_RAY_CLUSTER = False
 
 
+def on_loopback(address: str | None) -> bool:
+    """Whether ``address`` (``HOST:PORT``) names this machine's loopback (a test cluster)."""
+    host = (address or "").rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address``, or start a local runtime on loopback: node IP 127.0.0.1,
     no dashboard, no usage statistics. -> whether this call started Ray (and should stop it).
     A runtime already started in this process (tests, notebooks) is used as it is."""
-    if address:
+    if address and not on_loopback(address):
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     else:
         loopback_environment()
@@ -299,8 +305,9 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     quiet = dict(logging_level=logging.ERROR, log_to_driver=True)
-    if address:
-        ray.init(address=address, **quiet)
+    if address:  # a cluster on this machine's loopback is joined from 127.0.0.1 too
+        ray.init(address=address, **quiet,
+                 **({"_node_ip_address": "127.0.0.1"} if on_loopback(address) else {}))
     else:
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
                  _node_ip_address="127.0.0.1", **quiet)
