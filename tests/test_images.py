@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -39,7 +40,10 @@ def gray_lightness(gray: np.ndarray, max_value: float = 255.0) -> np.ndarray:
     return srgb_lightness(np.repeat(gray[..., None], 3, axis=-1), max_value)
 
 
+@functools.cache
 def srgb_icc() -> bytes:
+    """Made once: the profile's header holds its creation time, so two made a second apart
+    differ (a test comparing them failed when its calls straddled a second)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 

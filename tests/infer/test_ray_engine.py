@@ -87,8 +87,10 @@ def test_same_outputs_and_messages_as_the_local_engine(ray_runtime, onnx_pair: P
                                                        smooth_rgb) -> None:
     make_inputs(tmp_path / "in")
     Image.fromarray(smooth_rgb(5, 30, 40)).save(tmp_path / "reference.png")
+    (tmp_path / "hints.json").write_text('{"points": [{"x": 3, "y": 2, "color": "#c02020"}]}')
     common = ["-o", None, "--model", onnx_pair, "--max-pixels", MAX_PIXELS, "--reference",
-              tmp_path / "reference.png", "--saturation", "0.8"]
+              tmp_path / "reference.png", "--saturation", "0.8", "--hints",
+              tmp_path / "hints.json"]
     results = {}
     for engine in ("local", "ray"):
         out = tmp_path / f"out-{engine}"
