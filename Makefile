@@ -13,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH_SPEC)
-	$(BIN)/pip install -q -e '.[onnx,app,dev]'
+	$(BIN)/pip install -q -e '.[onnx,app,video,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

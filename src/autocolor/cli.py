@@ -14,6 +14,7 @@ import sys
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "colorize": ("autocolor.infer.cli", "colour black-and-white photos at full resolution"),
+    "video": ("autocolor.video.cli", "colour black-and-white films, steady from frame to frame"),
     "train": ("autocolor.train.cli", "train a model on a folder of colour photos or a cache"),
     "eval": ("autocolor.evaluate.cli", "score a model against the gray baseline, with a report"),
     "data": ("autocolor.data.cli", "build the default corpus, prepare photos, fetch Unsplash Lite"),
