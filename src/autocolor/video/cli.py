@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="colour each frame alone (no temporal consistency; flickers)")
     parser.add_argument("--history", type=float, default=None,
                         help="weight of the past where motion is followed, 0..1 (default 0.85)")
-    parser.add_argument("--codec", default="libx264", help="video encoder (default libx264)")
+    parser.add_argument("--codec", default=None,
+                        help="video encoder (default libx264; mpeg4 in .avi, libvpx-vp9 in .webm)")
     parser.add_argument("--crf", type=int, default=DEFAULT_CRF,
                         help=f"constant quality, lower is better (default {DEFAULT_CRF})")
     parser.add_argument("--preset", default=DEFAULT_PRESET,

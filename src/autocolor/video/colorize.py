@@ -26,7 +26,6 @@ from autocolor.color.lab_numpy import gray_to_lightness
 from autocolor.images import LoadedImage
 from autocolor.infer.pipeline import model_input, render_shape
 from autocolor.video.io import (
-    DEFAULT_CODEC,
     DEFAULT_CRF,
     DEFAULT_PRESET,
     VideoError,
@@ -50,7 +49,7 @@ class VideoOptions:
 
     temporal: TemporalConfig | None = field(default_factory=TemporalConfig)  # None: per frame
     saturation: float = 1.0
-    codec: str = DEFAULT_CODEC
+    codec: str | None = None  # None: H.264 (MPEG-4 Part 2 in AVI, VP9 in WebM)
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
     max_pixels: int | None = None

@@ -37,6 +37,10 @@ CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matro
 INPUT_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".ts",
                   ".m2ts", ".mts", ".wmv", ".flv", ".3gp", ".ogv", ".dv", ".vob", ".mxf"}
 DEFAULT_CODEC = "libx264"
+# Containers whose usual video codec is not H.264: AVI stores no presentation times, and
+# FFmpeg reads H.264 from AVI a frame late, so AVI gets MPEG-4 Part 2 (what AVI players expect);
+# WebM holds VP8/VP9/AV1 only.
+CONTAINER_CODECS = {"avi": "mpeg4", "webm": "libvpx-vp9"}
 # x264's constant-quality scale: 18 is close to visually lossless; FFmpeg's default is 23.
 DEFAULT_CRF = 18
 # x264's speed/size trade-off. "fast" encodes 720p about twice as fast as "medium" for files a
@@ -268,9 +272,11 @@ class VideoSink:
     """
 
     def __init__(self, path: Path, source: VideoSource, container_format: str,
-                 codec: str = DEFAULT_CODEC, crf: int = DEFAULT_CRF,
+                 codec: str | None = None, crf: int = DEFAULT_CRF,
                  preset: str = DEFAULT_PRESET) -> None:
         import av
+
+        codec = codec or CONTAINER_CODECS.get(container_format, DEFAULT_CODEC)
 
         self.source = source
         self.path = path
@@ -286,12 +292,19 @@ class VideoSink:
             even = source.width % 2 == 0 and source.height % 2 == 0
             self.pix_fmt = "yuv420p" if even or codec not in ("libx264",) else "yuv444p"
             stream.pix_fmt = self.pix_fmt
-            stream.time_base = source.time_base  # so the input timestamps are kept as they are
+            # The encoder counts in the input's time base, so timestamps pass unchanged (with
+            # its default 1/rate, a variable frame rate would be rounded to a fixed grid).
+            stream.codec_context.time_base = source.time_base
+            stream.time_base = source.time_base
             options = {}
             if codec in ("libx264", "libx265"):
                 options = {"crf": str(crf), "preset": preset}
             elif codec.startswith("libvpx"):
-                options = {"crf": str(crf), "b": "0"}
+                options = {"crf": str(crf + 13), "b": "0", "deadline": "good", "cpu-used": "4"}
+            elif codec == "mpeg4":  # a fixed quantiser: 3 at crf 18
+                stream.codec_context.qscale = max(1, min(31, round(crf / 6)))
+            if container_format == "avi":  # AVI stores no presentation times: no B-frames
+                options["bf"] = "0"
             stream.options = options
             # sRGB primaries are BT.709's; tagged, players convert back with the right matrix.
             stream.codec_context.colorspace = 1  # BT.709
