@@ -7,13 +7,16 @@ STAMP := $(VENV)/.installed
 # unpinned torch on a CPU-only Linux box would pull a multi-GB CUDA build. Elsewhere, override:
 #   make demo TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
+# Everything the README's commands need. `pip install autocolor` alone is the lean, torch-free
+# install that colours photos (README, "Install").
+EXTRAS := train,eval,onnx,app,video,dev
 
-.PHONY: demo test test-slow test-all bench lint corpus train-default onnx recipes clean
+.PHONY: demo test test-slow bench lint corpus train-default onnx recipes clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH_SPEC)
-	$(BIN)/pip install -q -e '.[onnx,app,video,dev]'
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,7 +26,7 @@ test: $(STAMP)
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
-# Tests marked slow (real training runs, big images); not part of `make test`.
+# Tests marked slow (camera-sized photos end to end); not part of `make test`.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 

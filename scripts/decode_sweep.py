@@ -24,6 +24,7 @@ class FlipAveraged:
 
     def __init__(self, backend) -> None:
         self.backend = backend
+        self.device, self.metadata = backend.device, backend.metadata  # the Backend protocol
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:
         mirrored = self.backend.predict(np.ascontiguousarray(l_norm[..., ::-1]))[..., ::-1]
@@ -35,6 +36,7 @@ class ChromaScaled:
 
     def __init__(self, backend, scale: float) -> None:
         self.backend, self.scale = backend, scale
+        self.device, self.metadata = backend.device, backend.metadata  # the Backend protocol
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:
         return self.backend.predict(l_norm) * np.float32(self.scale)

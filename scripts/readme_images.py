@@ -15,7 +15,7 @@ from PIL import Image
 
 from autocolor.data.cache import read_manifest
 from autocolor.evaluate.evaluator import lab_to_rgb_u8
-from autocolor.images import lightness_from_pil
+from autocolor.images import lightness_from_pil, load_rgb
 from autocolor.infer.colorizer import Colorizer
 
 CELL_HEIGHT = 260
@@ -36,8 +36,7 @@ def main() -> None:
     colorizer = Colorizer.from_pretrained(args.model)
     rows = []
     for sha in wanted:
-        with Image.open(args.data / by_sha[sha].file) as image:
-            original = image.convert("RGB")
+        original = Image.fromarray(load_rgb(args.data / by_sha[sha].file))
         lightness = lightness_from_pil(original).lightness
         ours = lab_to_rgb_u8(lightness, colorizer.colorize_lightness(lightness))
         gray = lab_to_rgb_u8(lightness, None)

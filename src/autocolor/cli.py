@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; only the chosen one is imported, so ``autocolor colorize --backend onnx``
-never imports torch and ``autocolor --help`` answers instantly.
+never imports torch and ``autocolor --help`` answers instantly. A command that needs an extra
+that is not installed (torch, for ``autocolor train``) says which, in one line
+(:mod:`autocolor.extras`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+from autocolor.extras import missing_message
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -46,15 +50,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name, rest = argv[0], argv[1:]
     module_name, help_text = COMMANDS[name]
-    module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"autocolor {name}", description=help_text)
-    module.add_arguments(parser)
-    args = parser.parse_args(rest)
     try:
+        module = importlib.import_module(module_name)
+        parser = argparse.ArgumentParser(prog=f"autocolor {name}", description=help_text)
+        module.add_arguments(parser)
+        args = parser.parse_args(rest)
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as error:  # an optional extra that is not installed
+        message = missing_message(error, name)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

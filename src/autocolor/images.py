@@ -1,4 +1,5 @@
-"""Reading photos into full-resolution lightness, and writing colour results safely.
+"""Reading photos into full-resolution lightness (:func:`load_image`), reading colour photos
+as sRGB (:func:`load_rgb`), and writing colour results safely (:func:`save_image`).
 
 Pillow does the decoding and encoding. Everything here is NumPy (no torch), so the ONNX path
 stays light. Errors are :class:`ImageError` with a one-line message that names the file.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import tempfile
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from autocolor.atomic import atomic_write
 from autocolor.color.lab_numpy import (
     gray_to_lightness,
     lab_to_srgb_into,
@@ -245,6 +246,97 @@ def _load_opened(image: Image.Image, label: str) -> LoadedImage:
     return loaded
 
 
+def load_rgb(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
+             name: str | None = None, max_side: int | None = None) -> np.ndarray:
+    """Read a colour photo (a file, or its bytes) as ``(H, W, 3) uint8`` sRGB, upright.
+
+    The one reader of colour photos (reference photos on the command line and in the app,
+    photos to score, measurement scripts), with one policy:
+
+    - the limits of :func:`open_image`: empty data, non-images and more than ``max_pixels``
+      (counted at the stored size, before any reduction) are refused before decoding;
+    - EXIF orientation is applied;
+    - an embedded ICC profile other than sRGB is converted to sRGB (as ``autocolor data
+      prepare`` does for training photos); without a profile the pixels are taken as sRGB;
+    - transparent pixels are composited onto white; 16-bit and float gray is scaled to 8 bits;
+    - ``max_side``: the long side is reduced to at most that (box filter; a JPEG is decoded at
+      a fraction of its size first), e.g. for a reference photo, of which only 256 px are used.
+
+    Raises:
+        ImageError: one line starting with ``name`` (default: the path).
+    """
+    label = name or (str(source) if not isinstance(source, bytes) else "<image>")
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be positive, got {max_side}")
+    image = open_image(source, max_pixels, label)
+    try:
+        with image:
+            if max_side is not None:
+                image.draft("RGB", (max_side, max_side))  # JPEG: DCT-domain 1/2, 1/4, 1/8
+            icc = image.info.get("icc_profile")
+            rgb = srgb_from_pil(ImageOps.exif_transpose(image), icc)  # decodes
+        if max_side is not None:
+            rgb = shrink_rgb(rgb, max_side)
+        return np.asarray(rgb, dtype=np.uint8)
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ImageError(label, f"corrupt or truncated image ({_first_line(error)})") from error
+    except MemoryError as error:
+        raise ImageError(label, "not enough memory to decode this image") from error
+
+
+def srgb_from_pil(image: Image.Image, icc: bytes | None = None) -> Image.Image:
+    """Any Pillow mode -> an 8-bit RGB image in sRGB, with :func:`load_rgb`'s policy (alpha onto
+    white, deep gray scaled to 8 bits, an ICC profile ``icc`` (default: the image's own)
+    converted to sRGB)."""
+    if icc is None:
+        icc = image.info.get("icc_profile")
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        gray = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode == "F":  # float gray in 0..255, as Pillow's own conversions take it
+        gray = np.clip(np.asarray(image, dtype=np.float64) + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba).convert("RGB")
+    if icc and image.mode in ("RGB", "CMYK"):
+        converted = _icc_to_srgb(image, icc)
+        if converted is not None:
+            return converted
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def shrink_rgb(image: Image.Image, max_side: int) -> Image.Image:
+    """``image`` with its long side reduced to at most ``max_side`` (aspect kept, each side
+    rounded, at least 1; box filter, i.e. area averages); never enlarged."""
+    if max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BOX)
+
+
+def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
+    """An RGB/CMYK image with profile ``icc`` in sRGB, or None when the profile is sRGB already
+    or unreadable (then the pixels are taken as sRGB)."""
+    from PIL import ImageCms
+
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
+            return None
+        return ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"),
+                                         outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
+
+
 def output_suffix(input_path: str | os.PathLike) -> str:
     """JPEG stays JPEG; anything else becomes PNG. Decided from the name alone, so a resumed
     batch can skip finished outputs without decoding their inputs."""
@@ -309,42 +401,27 @@ def encode_image(rgb: np.ndarray, loaded: LoadedImage, suffix: str) -> bytes | I
     return Image.fromarray(rgb, "RGBA" if rgb.shape[-1] == 4 else "RGB")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_image(rgb: np.ndarray, path: str | os.PathLike, loaded: LoadedImage) -> Path:
-    """Write (H, W, 3) uint8/uint16 sRGB to ``path`` through a temporary file and a rename.
+    """Write (H, W, 3) uint8/uint16 sRGB to ``path`` through a temporary file and a rename
+    (:func:`autocolor.atomic.atomic_write`).
 
     Keeps alpha, EXIF (orientation reset) and RGB ICC profiles from ``loaded``. A failure leaves
     no file behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     encoded = encode_image(rgb, loaded, suffix)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part",
-                                         delete=False)
-    try:
-        with handle:
-            if isinstance(encoded, bytes):
-                handle.write(encoded)
+    with atomic_write(path) as handle:
+        if isinstance(encoded, bytes):
+            handle.write(encoded)
+        else:
+            options: dict = {}
+            if loaded.exif:
+                options["exif"] = loaded.exif
+            if loaded.icc_profile:
+                options["icc_profile"] = loaded.icc_profile
+            if suffix in (".jpg", ".jpeg"):
+                encoded.save(handle, "JPEG", quality=JPEG_QUALITY, **options)
             else:
-                options: dict = {}
-                if loaded.exif:
-                    options["exif"] = loaded.exif
-                if loaded.icc_profile:
-                    options["icc_profile"] = loaded.icc_profile
-                if suffix in (".jpg", ".jpeg"):
-                    encoded.save(handle, "JPEG", quality=JPEG_QUALITY, **options)
-                else:
-                    encoded.save(handle, "PNG", compress_level=PNG_COMPRESS_LEVEL, **options)
-        os.chmod(handle.name, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(handle.name, path)
-    except BaseException:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
-        raise
+                encoded.save(handle, "PNG", compress_level=PNG_COMPRESS_LEVEL, **options)
     return path

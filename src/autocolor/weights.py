@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from autocolor.atomic import atomic_path
 
 PACKAGE_WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS_NAME = "default"
@@ -95,7 +96,6 @@ def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any],
     from safetensors.torch import save_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {}
     for key, value in model.state_dict().items():
         value = value.detach().to("cpu", copy=True).contiguous()
@@ -105,15 +105,8 @@ def save_weights(model, path: str | os.PathLike, metadata: dict[str, Any],
     full = {"normalization": normalization_metadata(), "git_commit": git_commit(), **metadata}
     full.setdefault("architecture", getattr(model, "architecture", type(model).__name__))
     full.setdefault("model_kwargs", getattr(model, "model_kwargs", {}))
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-        temp = handle.name
-    try:
-        save_file(state, temp, metadata=encode_metadata(full))
-        os.chmod(temp, 0o644)  # mkstemp makes 0600; weights are meant to be shared
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+    with atomic_path(path) as temp:
+        save_file(state, str(temp), metadata=encode_metadata(full))
     return path
 
 

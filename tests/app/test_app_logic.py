@@ -14,22 +14,35 @@ from autocolor.hints import HintPoint, HintSet
 from autocolor.images import ImageError
 
 
-class FakeModel:
-    """Stands in for logic.ModelHandle: a constant orange, counting its predictions."""
+class OrangeBackend:
+    """Predicts a constant orange (normalized a*, b* = 0.25, 0.35) and counts its calls."""
 
-    def __init__(self, name: str = "fake", render_size: int = 256) -> None:
-        self.name_or_path = name
-        self.render_size = render_size
+    name = "orange"
+    device = "cpu"
+    metadata: dict = {}
+
+    def __init__(self) -> None:
         self.calls = 0
 
-    def predict(self, lightness: np.ndarray, render_size: int) -> np.ndarray:
-        from autocolor.infer.pipeline import render_shape
-
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:
         self.calls += 1
-        h, w = render_shape(*lightness.shape, render_size)
-        ab = np.zeros((2, h, w), np.float32)
-        ab[0], ab[1] = 0.25, 0.35  # normalized a*, b*: an orange
+        ab = np.zeros((l_norm.shape[0], 2, *l_norm.shape[2:]), np.float32)
+        ab[:, 0], ab[:, 1] = 0.25, 0.35
         return ab
+
+
+class FakeModel(logic.ModelHandle):
+    """A real logic.ModelHandle and Colorizer over a constant orange backend, counting its
+    predictions."""
+
+    def __init__(self, name: str = "fake", render_size: int = 256) -> None:
+        from autocolor.infer.colorizer import Colorizer
+
+        super().__init__(name, Colorizer(OrangeBackend(), render_size=render_size))
+
+    @property
+    def calls(self) -> int:
+        return self.colorizer.backend.calls
 
 
 def chroma(rgb: np.ndarray) -> float:
@@ -123,6 +136,34 @@ def test_saturation_and_hints_reuse_the_prediction(gray_png):
     assert model.calls == 2
     assert photo.render(model, 256, 1.5)  # ...and going back finds the first prediction
     assert model.calls == 2
+
+
+def test_the_page_colours_through_the_colorizer(gray_png, monkeypatch):
+    """No copy of the inference path: a plain render is the colorizer's fused join, and a
+    steered one is its plan + finish, equal to what the command line's Colorizer.finish makes."""
+    from autocolor.infer import colorizer as colorizer_module
+
+    fused = []
+    real_render_rgb = colorizer_module.render_rgb
+    monkeypatch.setattr(colorizer_module, "render_rgb",
+                        lambda *args: fused.append(1) or real_render_rgb(*args))
+    model = FakeModel()
+    photo = logic.Photo.from_upload("a.png", gray_png)
+    photo.render(model, 320, 0.8)
+    assert fused == [1]
+    ab_small = photo.predictions[("fake", 320)]
+    assert ab_small.shape == (2, 224, 320)  # the render size of this call, not the model's 256
+    np.testing.assert_array_equal(photo.rgb, model.colorizer.finish(photo.loaded, ab_small,
+                                                                    saturation=0.8))
+    hint = HintPoint(x=10, y=10, rgb=(0, 0, 255), radius=3)
+    photo.hints.append(hint)
+    photo.render(model, 320, 0.8)
+    assert fused == [1, 1]  # the check above; hints need the full-resolution ab
+    np.testing.assert_array_equal(photo.rgb, model.colorizer.finish(
+        photo.loaded, ab_small, hints=HintSet((hint,)), saturation=0.8))
+    photo.hints.append(HintPoint(x=500, y=10, rgb=(0, 0, 255)))
+    with pytest.raises(ValueError, match="outside"):
+        photo.render(model, 320, 0.8)
 
 
 def test_hint_pulls_the_colour_towards_it(gray_png):
@@ -226,7 +267,7 @@ def test_png_download_is_exact_size_with_alpha(encode):
     rgba = np.zeros((33, 47, 4), np.uint8)
     rgba[..., 0], rgba[..., 3] = 200, 128
     loaded = logic.decode_upload(encode(Image.fromarray(rgba, "RGBA")), "a.png")
-    rgb = logic.colorize(loaded, np.zeros((2, 32, 32), np.float32))
+    rgb = FakeModel().render(loaded, np.zeros((2, 32, 32), np.float32))
     out = Image.open(io.BytesIO(logic.png_bytes(rgb, loaded)))
     assert out.format == "PNG" and out.size == (47, 33) and out.mode == "RGBA"
     assert np.asarray(out)[0, 0, 3] == 128
@@ -236,7 +277,7 @@ def test_png_download_keeps_16_bits(encode, gray_array):
     gray16 = (gray_array(20, 30).astype(np.uint16) * 257)
     loaded = logic.decode_upload(encode(Image.fromarray(gray16)), "a.png")
     assert loaded.bit_depth == 16
-    rgb = logic.colorize(loaded, np.full((2, 32, 32), 0.2, np.float32))
+    rgb = FakeModel().render(loaded, np.full((2, 32, 32), 0.2, np.float32))
     data = logic.png_bytes(rgb, loaded)
     assert data[24] == 16  # IHDR bit depth
     assert Image.open(io.BytesIO(data)).size == (30, 20)

@@ -10,16 +10,11 @@ import torch
 from skimage.color import lab2rgb, rgb2lab
 
 from autocolor.color import lab as lab_module
-from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
 from autocolor.color.lab import (
     LabToRgb,
     RgbToLab,
-    denormalize_ab,
-    denormalize_l,
     lab_to_rgb,
     model_io_to_rgb,
-    normalize_ab,
-    normalize_l,
     rgb_to_lab,
     rgb_to_model_io,
 )
@@ -129,34 +124,6 @@ def test_integer_tensor_raises_type_error(function, dtype) -> None:
 def test_wrong_shape_raises_value_error(function, shape) -> None:
     with pytest.raises(ValueError, match=r"\(\*, 3, H, W\)"):
         function(torch.zeros(shape))
-
-
-def test_normalization_constants_and_values() -> None:
-    assert (L_SCALE, L_SHIFT, AB_SCALE) == (50.0, 1.0, 128.0)
-    lightness = torch.tensor([0.0, 50.0, 100.0]).view(1, 1, 1, 3)
-    torch.testing.assert_close(normalize_l(lightness), torch.tensor([-1.0, 0.0, 1.0]).view(1, 1, 1, 3))
-    ab = torch.tensor([[-128.0, 64.0], [0.0, 128.0]]).view(1, 2, 1, 2)
-    torch.testing.assert_close(normalize_ab(ab), ab / 128.0)
-
-
-def test_normalize_denormalize_round_trip() -> None:
-    generator = torch.Generator().manual_seed(7)
-    lightness = torch.rand(2, 1, 5, 6, generator=generator) * 100
-    ab = torch.rand(2, 2, 5, 6, generator=generator) * 220 - 110
-    torch.testing.assert_close(denormalize_l(normalize_l(lightness)), lightness)
-    torch.testing.assert_close(denormalize_ab(normalize_ab(ab)), ab)
-    l_norm = normalize_l(lightness)
-    assert l_norm.min() >= -1.0 and l_norm.max() <= 1.0
-
-
-@pytest.mark.parametrize("function,channels", [(normalize_l, 1), (denormalize_l, 1),
-                                               (normalize_ab, 2), (denormalize_ab, 2)])
-def test_normalize_checks_channels(function, channels: int) -> None:
-    function(torch.zeros(1, channels, 2, 2))
-    with pytest.raises(ValueError):
-        function(torch.zeros(1, 3, 2, 2))
-    with pytest.raises(TypeError):
-        function(torch.zeros(1, channels, 2, 2, dtype=torch.int64))
 
 
 def test_model_io_round_trip() -> None:

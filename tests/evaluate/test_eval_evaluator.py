@@ -12,7 +12,7 @@ from PIL import Image
 from autocolor.data.cache import CacheRecord, write_manifest
 from autocolor.evaluate import evaluate_folder
 from autocolor.evaluate.metrics import METRICS, rgb_to_lab_u8
-from autocolor.evaluate.photos import list_photos, load_rgb
+from autocolor.evaluate.photos import list_photos
 from autocolor.evaluate.reference import GrayColorizer, OracleColorizer
 
 
@@ -47,18 +47,6 @@ def test_list_cache_split(tmp_path: Path, make_photo) -> None:
     assert [p.name for p in list_photos(cache, split="val", limit=1)] == ["p1.png"]
     with pytest.raises(ValueError):
         list_photos(cache, split="nope")
-
-
-def test_load_rgb_modes(tmp_path: Path) -> None:
-    rgba = np.zeros((4, 4, 4), dtype=np.uint8)
-    rgba[..., 0] = 255
-    rgba[:2, ..., 3] = 255  # top half opaque red, bottom half transparent -> white
-    Image.fromarray(rgba, "RGBA").save(tmp_path / "alpha.png")
-    rgb = load_rgb(tmp_path / "alpha.png")
-    assert rgb.dtype == np.uint8 and rgb.shape == (4, 4, 3)
-    assert tuple(rgb[0, 0]) == (255, 0, 0) and tuple(rgb[3, 3]) == (255, 255, 255)
-    Image.fromarray(np.full((3, 5), 65535, dtype=np.uint16)).save(tmp_path / "deep.png")
-    assert np.all(load_rgb(tmp_path / "deep.png") == 255)
 
 
 def test_oracle_beats_gray_with_full_report(photo_folder: Path, tmp_path: Path) -> None:
@@ -156,6 +144,8 @@ def test_with_the_real_colorizer_pipeline(photo_folder: Path) -> None:
     colorizer_module = pytest.importorskip("autocolor.infer.colorizer")
 
     class TintBackend:  # NumPy stand-in for the network: a constant ab_norm
+        name, device, metadata = "tint", "cpu", {}
+
         def __init__(self) -> None:
             self.shapes: list[tuple[int, ...]] = []
 

@@ -11,6 +11,7 @@ from autocolor.evaluate.metrics import (
     METRICS,
     ab_accuracy_curve,
     ab_auc,
+    ciede2000_map,
     ciede2000_mean,
     colorfulness,
     psnr,
@@ -139,6 +140,18 @@ def test_ciede2000_sharma_pairs() -> None:
         ciede2000_mean(reference, candidate)
     )
     assert ciede2000_mean(reference, reference) == 0.0
+
+
+def test_ciede2000_map_per_pixel() -> None:
+    reference = np.array([[[50, 2.6772, -79.7751], [50, 3.1571, -77.2803], [50, 0, 0]]])
+    candidate = np.array([[[50, 0, -82.7485], [50, 0, -82.7485], [50, -1, 2]]])
+    for chunk in (1, 2, 1 << 20):
+        per_pixel = ciede2000_map(reference, candidate, chunk_pixels=chunk)
+        assert per_pixel.shape == (1, 3) and per_pixel.dtype == np.float32
+        np.testing.assert_allclose(per_pixel[0], [2.0425, 2.8615, 2.3669], atol=1e-4)
+    assert float(per_pixel.mean()) == pytest.approx(ciede2000_mean(reference, candidate))
+    with pytest.raises(ValueError, match="one shape"):
+        ciede2000_map(reference, candidate[:, :2])
 
 
 # ------------------------------------------------------------------------------ score_pair

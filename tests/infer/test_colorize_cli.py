@@ -275,6 +275,53 @@ def test_bad_reference_photo(tmp_path: Path, cli_args, capsys) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_reference_bomb_is_one_line(tmp_path: Path, cli_args, capsys) -> None:
+    """A decompression bomb as --reference is refused before decoding, in one line."""
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    (tmp_path / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b""))
+    gray_photo(40, 30).save(tmp_path / "a.png")
+    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
+                              "--reference", tmp_path / "bomb.png", *cli_args)
+    assert status == 1 and "Traceback" not in err
+    lines = error_lines(err)
+    assert len(lines) == 1 and "bomb.png" in lines[0] and "too many pixels" in lines[0]
+
+
+def test_reference_is_read_once_at_the_size_it_is_used(tmp_path: Path, cli_args, capsys,
+                                                       monkeypatch, smooth_rgb) -> None:
+    import autocolor.hints
+    from autocolor import images
+    from autocolor.hints.reference import REFERENCE_MAX_SIDE
+
+    reads, used = [], []
+    real_load_rgb, real_transfer = images.load_rgb, autocolor.hints.transfer_reference
+
+    def counting_load_rgb(*args, **kwargs):
+        reads.append(args[0])
+        return real_load_rgb(*args, **kwargs)
+
+    def recording_transfer(lightness, ab, reference, **kwargs):
+        used.append(reference.shape)
+        return real_transfer(lightness, ab, reference, **kwargs)
+
+    monkeypatch.setattr("autocolor.infer.colorizer.load_rgb", counting_load_rgb)
+    monkeypatch.setattr(autocolor.hints, "transfer_reference", recording_transfer)
+    Image.fromarray(smooth_rgb(2, 500, 700)).save(tmp_path / "ref.jpg", quality=90)
+    for index in range(3):
+        gray_photo(40, 30, index).save(tmp_path / f"p{index}.png")
+    status, _, err = colorize(capsys, *(tmp_path / f"p{i}.png" for i in range(3)), "-o",
+                              tmp_path / "out", "--reference", tmp_path / "ref.jpg", *cli_args)
+    assert status == 0, err
+    assert reads == [tmp_path / "ref.jpg"]
+    assert used == [(183, REFERENCE_MAX_SIDE, 3)] * 3
+
+
 def test_bad_hints_file(tmp_path: Path, cli_args, capsys) -> None:
     gray_photo(40, 30).save(tmp_path / "a.png")
     for name, content in (("missing.json", None), ("broken.json", "{not json"),

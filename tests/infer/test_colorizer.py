@@ -17,6 +17,8 @@ class ConstantBackend:
     """Predicts the same ab_norm everywhere and records the batches it was given."""
 
     name = "constant"
+    device = "cpu"
+    metadata: dict = {}
 
     def __init__(self, ab_norm: tuple[float, float]) -> None:
         self.ab_norm = np.asarray(ab_norm, np.float32)
@@ -178,3 +180,97 @@ def test_colorize_file(colorizer: Colorizer, tmp_path: Path) -> None:
     assert out == tmp_path / "out" / "in.png"
     with Image.open(out) as written:
         assert written.size == (35, 29) and written.mode == "RGB"
+
+
+# -- the per-photo policy and the shared path ---------------------------------------------------
+
+
+def _loaded(width: int, height: int, **fields):
+    from autocolor.images import lightness_from_pil
+
+    loaded = lightness_from_pil(Image.fromarray(mid_gray(width, height)))
+    for key, value in fields.items():
+        setattr(loaded, key, value)
+    return loaded
+
+
+def test_predict_ab_norm_takes_a_render_size_per_call() -> None:
+    backend = ConstantBackend((0.1, 0.1))
+    colorizer = Colorizer(backend, render_size=64)
+    lightness = np.full((60, 90), 50.0, np.float32)
+    assert colorizer.predict_ab_norm([lightness])[0].shape == (2, *render_shape(60, 90, 64))
+    assert colorizer.predict_ab_norm([lightness], 128)[0].shape == (2, *render_shape(60, 90, 128))
+    assert colorizer.render_size == 64  # unchanged
+    assert [shape[2:] for shape in backend.batches] == [render_shape(60, 90, 64),
+                                                        render_shape(60, 90, 128)]
+
+
+def test_plan_checks_the_photo_and_its_steering(tmp_path: Path) -> None:
+    from autocolor.hints import HintError, HintPoint, HintSet
+    from autocolor.images import ImageError
+
+    colorizer = Colorizer(ConstantBackend((0.0, 0.0)), render_size=64, max_pixels=40 * 30)
+    loaded = _loaded(40, 30)
+    plan = colorizer.plan(loaded, tmp_path / "a.jpg")
+    assert plan.target == tmp_path / "a.jpg" and plan.hints is None and plan.reference is None
+    alpha = _loaded(40, 30, alpha=np.full((30, 40), 255, np.uint8))
+    assert colorizer.plan(alpha, tmp_path / "a.jpg").target == tmp_path / "a.png"  # fit_target
+    with pytest.raises(ImageError, match="^big.png: too many pixels"):
+        colorizer.plan(_loaded(41, 30), name="big.png")
+    with pytest.raises(ValueError, match="saturation"):
+        colorizer.plan(loaded, saturation=-1.0)
+    # Hints as stored in a file turned by EXIF orientation 6 (stored 30x40, shown 40x30).
+    turned = _loaded(40, 30, orientation=6, stored_size=(30, 40))
+    stored = HintSet((HintPoint(x=2.0, y=35.0, rgb=(200, 0, 0)),))
+    upright = colorizer.plan(turned, hints=stored, hints_as_stored=True).hints
+    assert upright is not None and upright.points[0] != stored.points[0]
+    upright.validate(turned.size)
+    with pytest.raises(HintError, match="outside"):
+        colorizer.plan(turned, hints=stored)  # taken as upright, y = 35 is off the photo
+    assert colorizer.plan(loaded, hints=HintSet(())).hints is None
+
+
+def test_plan_reduces_the_reference_once(tmp_path: Path, smooth_rgb) -> None:
+    from autocolor.hints.reference import REFERENCE_MAX_SIDE
+    from autocolor.infer.colorizer import reference_rgb
+
+    colorizer = Colorizer(ConstantBackend((0.0, 0.0)), render_size=64)
+    big = smooth_rgb(4, 600, 900)
+    Image.fromarray(big).save(tmp_path / "ref.png")
+    for reference in (big, Image.fromarray(big), tmp_path / "ref.png", str(tmp_path / "ref.png")):
+        used = colorizer.plan(_loaded(40, 30), reference=reference).reference
+        assert used.dtype == np.uint8 and used.shape == (171, REFERENCE_MAX_SIDE, 3)
+    small = reference_rgb(big)
+    assert reference_rgb(small) is small  # prepared once, free per photo
+    with pytest.raises(ValueError, match="uint8"):
+        reference_rgb(big.astype(np.float32))
+
+
+def test_steering_goes_through_the_same_finish(smooth_rgb) -> None:
+    """colorize with a reference equals plan + predict + finish_plan, and steers the colour."""
+    colorizer = Colorizer(ConstantBackend((0.0, 0.0)), render_size=64)
+    gray = mid_gray(48, 40)
+    reference = smooth_rgb(5, 64, 64)
+    steered = colorizer.colorize(gray, reference=reference)
+    loaded = _loaded(48, 40)
+    plan = colorizer.plan(loaded, reference=reference)
+    np.testing.assert_array_equal(colorizer.colorize_plans([plan])[0], steered)
+    assert np.ptp(steered.astype(int), axis=-1).max() > 5  # gray prior, coloured by the reference
+
+
+def test_colorize_file_applies_the_limit_and_fits_the_target(colorizer: Colorizer,
+                                                             tmp_path: Path) -> None:
+    from autocolor.images import ImageError
+
+    rgba = np.dstack([np.repeat(mid_gray(35, 29)[..., None], 3, -1),
+                      np.full((29, 35), 200, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "cutout.png")
+    out = colorizer.colorize_file(tmp_path / "cutout.png", tmp_path / "out" / "cutout.jpg")
+    assert out == tmp_path / "out" / "cutout.png"  # JPEG cannot hold the alpha
+    with Image.open(out) as written:
+        assert written.mode == "RGBA" and written.size == (35, 29)
+    small = Colorizer(colorizer.backend, max_pixels=35 * 29 - 1)
+    assert small.render_size == 64  # from the backend's metadata
+    with pytest.raises(ImageError, match="too many pixels"):
+        small.colorize_file(tmp_path / "cutout.png", tmp_path / "out" / "again.png")
+    assert not (tmp_path / "out" / "again.png").exists()

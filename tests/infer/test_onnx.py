@@ -159,6 +159,27 @@ def test_backend_auto_selection(onnx_pair: Path, tiny_weights: Path, tmp_path: P
         Colorizer.from_pretrained(tiny_weights, backend="onnx")
 
 
+def test_metadata_comes_from_the_file_that_runs(onnx_pair: Path, tmp_path: Path) -> None:
+    """An ONNX file exported at another render size than its .safetensors runs at its own."""
+    import onnx
+
+    weights = tmp_path / "m.safetensors"
+    shutil.copy2(onnx_pair, weights)
+    graph = onnx.load(str(onnx_pair.with_suffix(".onnx")))
+    for prop in graph.metadata_props:
+        if prop.key == "render_size":
+            prop.value = "96"
+    onnx.save(graph, str(weights.with_suffix(".onnx")))
+    by_onnx = Colorizer.from_pretrained(weights)  # auto: the ONNX file beside runs
+    assert by_onnx.backend.name == "onnx"
+    assert by_onnx.render_size == 96 and by_onnx.metadata["render_size"] == 96
+    assert "temperature" in by_onnx.metadata  # a key only the export writes
+    by_torch = Colorizer.from_pretrained(weights, backend="torch")
+    assert by_torch.render_size == 64 and "temperature" not in by_torch.metadata
+    assert by_torch.metadata is not by_torch.backend.metadata  # a copy: the caller may edit it
+    assert by_onnx.backend.device == by_torch.backend.device == "cpu"
+
+
 def test_onnx_backend_checks_input(onnx_file: Path) -> None:
     from autocolor.infer.onnx_backend import OnnxBackend
 

@@ -182,6 +182,8 @@ def test_model_input_close_to_a_plain_resize() -> None:
 
 class RecordingBackend:
     name = "recording"
+    device = "cpu"
+    metadata: dict = {}
 
     def __init__(self) -> None:
         self.batches: list[int] = []

@@ -11,7 +11,6 @@ import hashlib
 import io
 import math
 import os
-import struct
 import threading
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -20,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw
 
 from autocolor.hints import HintPoint, HintSet
+from autocolor.hints.reference import REFERENCE_MAX_SIDE
 from autocolor.images import (
     ImageError,
     LoadedImage,
     encode_image,
     lab_to_rgb_array,
     load_image,
-    open_image,
+    load_rgb,
 )
 
 # File types the uploader offers (Pillow reads more; these are the ones the page promises).
@@ -43,8 +43,6 @@ APP_MAX_PIXELS = 40_000_000
 APP_MAX_UPLOAD_MB = 200
 # Long side of what is shown on the page; downloads are always at the input's full size.
 PREVIEW_MAX_SIDE = 1280
-# A reference photo only lends its palette; transfer_reference works at 256 px anyway.
-REFERENCE_MAX_SIDE = 512
 RENDER_SIZES = (256, 320, 384, 448, 512, 640, 768, 1024)
 SATURATION_RANGE = (0.0, 2.0)
 
@@ -106,7 +104,13 @@ def render_size_options(model_size: int) -> list[int]:
 
 class ModelHandle:
     """A loaded :class:`~autocolor.infer.colorizer.Colorizer` shared by every session of the
-    process, with a lock so two sessions do not run the network at once on a small CPU."""
+    process, with a lock so two sessions do not run the network at once on a small CPU.
+
+    The page's two steps are the colorizer's own: :meth:`predict` is
+    :meth:`~autocolor.infer.colorizer.Colorizer.predict_ab_norm` at the chosen render size;
+    :meth:`render` is its per-photo policy (:meth:`~autocolor.infer.colorizer.Colorizer.plan`)
+    and finishing (:meth:`~autocolor.infer.colorizer.Colorizer.finish_plan`).
+    """
 
     def __init__(self, name_or_path: str, colorizer: Any) -> None:
         self.name_or_path = name_or_path
@@ -119,21 +123,27 @@ class ModelHandle:
 
     def predict(self, lightness: np.ndarray, render_size: int) -> np.ndarray:
         """Full-res L (H, W) -> ab_norm (2, h, w) at the render shape (small; upsample later)."""
-        from autocolor.infer.pipeline import model_input, render_shape
-
-        shape = render_shape(*lightness.shape, int(render_size))
-        batch = model_input(lightness, shape)[None]  # (1, 1, h, w)
         with self.lock:
-            ab_small = self.colorizer.backend.predict(batch)[0]
+            ab_small = self.colorizer.predict_ab_norm([lightness], int(render_size))[0]
         COUNTERS["predictions"] += 1
         return np.asarray(ab_small, dtype=np.float32)
 
+    def render(self, loaded: LoadedImage, ab_small: np.ndarray, saturation: float = 1.0,
+               hints: HintSet | None = None, reference: np.ndarray | None = None) -> np.ndarray:
+        """A prediction (:meth:`predict`) -> full-resolution sRGB (H, W, 3) uint8/uint16, steered
+        (hints in upright coordinates, checked against the photo)."""
+        plan = self.colorizer.plan(loaded, hints=hints, reference=reference,
+                                   saturation=saturation)
+        COUNTERS["renders"] += 1
+        return self.colorizer.finish_plan(plan, ab_small)
 
-def load_model(name_or_path: str) -> ModelHandle:
+
+def load_model(name_or_path: str, max_pixels: int | None = None) -> ModelHandle:
     """Load weights by installed name or path (the page caches this once per process)."""
     from autocolor.infer.colorizer import Colorizer
 
-    colorizer = Colorizer.from_pretrained(name_or_path, backend="auto", device="cpu")
+    colorizer = Colorizer.from_pretrained(name_or_path, backend="auto", device="cpu",
+                                          max_pixels=max_pixels or max_pixels_from_env())
     # The first run of a network pays one-off set-up (seconds on a CPU); pay it while the page
     # says "Loading the model", not on the first photo.
     colorizer.backend.predict(np.zeros((1, 1, 64, 64), np.float32))
@@ -166,18 +176,13 @@ def decode_upload(data: bytes, name: str, max_pixels: int = APP_MAX_PIXELS) -> L
 
 def decode_reference(data: bytes, name: str, max_pixels: int = APP_MAX_PIXELS,
                      max_side: int = REFERENCE_MAX_SIDE) -> np.ndarray:
-    """A reference photo -> (h, w, 3) uint8 sRGB, upright, long side at most ``max_side``."""
-    image = open_image(data, max_pixels, name)
-    try:
-        with image:
-            image.draft("RGB", (max_side, max_side))  # JPEG: decode at a fraction of the size
-            upright = ImageOps.exif_transpose(image).convert("RGB")
-            upright.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-            return np.asarray(upright, dtype=np.uint8)
-    except ImageError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise ImageError(name, f"corrupt or truncated image ({first_line(error)})") from error
+    """A reference photo -> (h, w, 3) uint8 sRGB, upright, long side at most ``max_side``: the
+    command line's reader (:func:`autocolor.images.load_rgb`), from memory.
+
+    Raises:
+        ImageError: as :func:`decode_upload`.
+    """
+    return load_rgb(data, max_pixels, name=name, max_side=max_side)
 
 
 # -- one photo on the page -----------------------------------------------------------------------
@@ -254,7 +259,7 @@ class Photo:
         key = self._key(model, render_size, saturation, reference_digest)
         assert self.loaded is not None
         ab_small = self.prediction(model, render_size)
-        self.rgb = colorize(self.loaded, ab_small, saturation, self.hint_set, reference)
+        self.rgb = model.render(self.loaded, ab_small, saturation, self.hint_set, reference)
         self.preview = preview_image(self.rgb, self.loaded.alpha)
         self.render_key = key
         return True
@@ -275,21 +280,6 @@ class Photo:
         """The result as PNG at the input's exact size (alpha, 16 bits, EXIF, ICC kept)."""
         assert self.rgb is not None and self.loaded is not None
         return png_bytes(self.rgb, self.loaded)
-
-
-def colorize(loaded: LoadedImage, ab_small: np.ndarray, saturation: float = 1.0,
-             hints: HintSet | None = None, reference: np.ndarray | None = None) -> np.ndarray:
-    """Predicted ab_norm at the render shape -> full-resolution sRGB (H, W, 3) uint8/uint16."""
-    from autocolor.infer.colorizer import Colorizer
-    from autocolor.infer.pipeline import upsample_ab
-
-    lightness = loaded.lightness
-    ab = upsample_ab(ab_small, *lightness.shape)
-    if hints:
-        hints.validate(loaded.size)
-    ab = Colorizer.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
-    COUNTERS["renders"] += 1
-    return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:

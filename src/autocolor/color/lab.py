@@ -1,7 +1,8 @@
 """sRGB (D65) <-> CIE Lab on torch tensors, and the model-space normalization.
 
 Conversions are batched, differentiable and device-agnostic; kornia does the colour science and
-these wrappers add input checks and the normalization that every model in this package shares.
+these wrappers add input checks. The normalization every model shares is in
+:mod:`autocolor.color.normalize` (torch without kornia), re-exported here.
 """
 
 from __future__ import annotations
@@ -10,17 +11,11 @@ import torch
 from kornia.color import lab_to_rgb as _kornia_lab_to_rgb
 from kornia.color import rgb_to_lab as _kornia_rgb_to_lab
 
-from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
+from autocolor.color.normalize import check_image as _check_image
+from autocolor.color.normalize import denormalize_ab, denormalize_l, normalize_ab, normalize_l
 
-
-def _check_image(image: object, channels: int, name: str) -> torch.Tensor:
-    if not isinstance(image, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(image).__name__}")
-    if not image.is_floating_point():
-        raise TypeError(f"{name} must be a floating point tensor, got {image.dtype}")
-    if image.ndim < 3 or image.shape[-3] != channels:
-        raise ValueError(f"{name} must have shape (*, {channels}, H, W), got {tuple(image.shape)}")
-    return image
+__all__ = ["LabToRgb", "RgbToLab", "denormalize_ab", "denormalize_l", "lab_to_rgb",
+           "model_io_to_rgb", "normalize_ab", "normalize_l", "rgb_to_lab", "rgb_to_model_io"]
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -46,26 +41,6 @@ def lab_to_rgb(lab: torch.Tensor, clip: bool = True) -> torch.Tensor:
         (*, 3, H, W) sRGB, in [0, 1] when ``clip``.
     """
     return _kornia_lab_to_rgb(_check_image(lab, 3, "lab"), clip=clip)
-
-
-def normalize_l(lightness: torch.Tensor) -> torch.Tensor:
-    """L in [0, 100] -> model input in [-1, 1]. Shape is kept: (*, 1, H, W)."""
-    return _check_image(lightness, 1, "lightness") / L_SCALE - L_SHIFT
-
-
-def denormalize_l(l_norm: torch.Tensor) -> torch.Tensor:
-    """Model input in [-1, 1] -> L in [0, 100]. Shape is kept: (*, 1, H, W)."""
-    return (_check_image(l_norm, 1, "l_norm") + L_SHIFT) * L_SCALE
-
-
-def normalize_ab(ab: torch.Tensor) -> torch.Tensor:
-    """a, b in Lab units -> model units (ab / AB_SCALE, about [-0.86, 0.86]). (*, 2, H, W)."""
-    return _check_image(ab, 2, "ab") / AB_SCALE
-
-
-def denormalize_ab(ab_norm: torch.Tensor) -> torch.Tensor:
-    """Model units -> a, b in Lab units. (*, 2, H, W)."""
-    return _check_image(ab_norm, 2, "ab_norm") * AB_SCALE
 
 
 def rgb_to_model_io(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,9 +1,10 @@
 """Score a colorizer on a folder of colour photos, next to the gray baseline.
 
-For every photo: read it as 8-bit sRGB, take its Lab lightness L, colour L with the colorizer's
-batched full-resolution path (``colorize_lightness_batch``), rebuild sRGB from (L, ab) with
-:func:`autocolor.color.lab_numpy.lab_to_rgb`, and score that against the original; the gray
-baseline (L with a = b = 0) is scored the same way.
+For every photo: read it as 8-bit sRGB (:func:`autocolor.images.load_rgb`), take its Lab
+lightness L, colour L with the colorizer's batched full-resolution path
+(``colorize_lightness_batch``), join (L, ab) into 8-bit sRGB with the inference path's own join
+(:func:`autocolor.images.lab_to_rgb_array`, as written files are), and score that against the
+original; the gray baseline (L with a = b = 0) is scored the same way.
 
 The colorizer is any object with ``colorize_lightness_batch(list of (H, W) float32 L in
 [0, 100]) -> list of (H, W, 2) float32 ab`` (or, failing that, ``colorize_lightness``), such as
@@ -25,7 +26,7 @@ from autocolor.data.cache import MIN_AB_SPREAD, is_cache
 from autocolor.evaluate.metrics import METRICS, colorfulness, rgb_to_lab_u8, score_pair
 from autocolor.evaluate.photos import DEFAULT_SPLIT, Photo, list_photos, load_rgb
 from autocolor.evaluate.report import ReportWriter
-from autocolor.images import lab_to_rgb_array
+from autocolor.images import ImageError, lab_to_rgb_array
 
 DEFAULT_BATCH_SIZE = 8
 
@@ -120,10 +121,10 @@ def evaluate_photos(
             for photo in photos[start : start + batch_size]:
                 try:
                     rgb = load_rgb(photo.path)
-                except (OSError, ValueError, Image.DecompressionBombError) as error:
-                    skipped.append(
-                        {"file": photo.name, "error": f"{type(error).__name__}: {error}"}
-                    )
+                except (ImageError, OSError, ValueError) as error:
+                    reason = (error.reason if isinstance(error, ImageError)
+                              else f"{type(error).__name__}: {error}")
+                    skipped.append({"file": photo.name, "error": reason})
                     bar.update(1)
                     continue
                 # keep only L: the original's Lab is recomputed when scoring, so a batch of

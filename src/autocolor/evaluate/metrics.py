@@ -75,11 +75,8 @@ def ssim(reference: np.ndarray, candidate: np.ndarray) -> float:
     )
 
 
-def ciede2000_mean(
-    lab_reference: np.ndarray, lab_candidate: np.ndarray, chunk_pixels: int = _DELTA_E_CHUNK_PIXELS
-) -> float:
-    """Mean CIEDE2000 colour difference (``skimage.color.deltaE_ciede2000``, kL = kC = kH = 1)
-    over all pixels of two ``(..., 3)`` Lab arrays, in float64, ``chunk_pixels`` at a time."""
+def _delta_e_chunks(lab_reference: np.ndarray, lab_candidate: np.ndarray, chunk_pixels: int):
+    """Yield (start, CIEDE2000 float64 of pixels start..) over two (..., 3) Lab arrays."""
     lab_reference = np.asarray(lab_reference)
     lab_candidate = np.asarray(lab_candidate)
     if lab_reference.shape != lab_candidate.shape or lab_reference.shape[-1] != 3:
@@ -91,17 +88,37 @@ def ciede2000_mean(
     second = lab_candidate.reshape(-1, 3)
     if len(first) == 0:
         raise ValueError("empty images")
-    total = 0.0
-    for start in range(0, len(first), max(1, int(chunk_pixels))):
-        stop = start + max(1, int(chunk_pixels))
-        total += float(
-            deltaE_ciede2000(
-                first[start:stop].astype(np.float64),
-                second[start:stop].astype(np.float64),
-                channel_axis=-1,
-            ).sum()
+    step = max(1, int(chunk_pixels))
+    for start in range(0, len(first), step):
+        yield start, deltaE_ciede2000(
+            first[start:start + step].astype(np.float64),
+            second[start:start + step].astype(np.float64),
+            channel_axis=-1,
         )
-    return total / len(first)
+
+
+def ciede2000_mean(
+    lab_reference: np.ndarray, lab_candidate: np.ndarray, chunk_pixels: int = _DELTA_E_CHUNK_PIXELS
+) -> float:
+    """Mean CIEDE2000 colour difference (``skimage.color.deltaE_ciede2000``, kL = kC = kH = 1)
+    over all pixels of two ``(..., 3)`` Lab arrays, in float64, ``chunk_pixels`` at a time."""
+    total, count = 0.0, 0
+    for _, chunk in _delta_e_chunks(lab_reference, lab_candidate, chunk_pixels):
+        total += float(chunk.sum())
+        count += chunk.size
+    return total / count
+
+
+def ciede2000_map(
+    lab_reference: np.ndarray, lab_candidate: np.ndarray, chunk_pixels: int = _DELTA_E_CHUNK_PIXELS
+) -> np.ndarray:
+    """Per-pixel CIEDE2000 of two ``(..., 3)`` Lab arrays -> ``(...)`` float32; its mean is
+    :func:`ciede2000_mean` (to float32 rounding)."""
+    out = np.empty(np.shape(lab_reference)[:-1], dtype=np.float32)
+    flat = out.reshape(-1)
+    for start, chunk in _delta_e_chunks(lab_reference, lab_candidate, chunk_pixels):
+        flat[start:start + chunk.size] = chunk
+    return out
 
 
 def ab_errors(lab_reference: np.ndarray, lab_candidate: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Which photos an evaluation scores, and reading them as 8-bit sRGB.
+"""Which photos an evaluation scores. They are read with :func:`autocolor.images.load_rgb`
+(8-bit sRGB, upright; the reader of every colour photo), re-exported here.
 
 The data folder is either a training cache (``manifest.tsv``, see :mod:`autocolor.data.cache`),
 whose photos of one split are scored, or a plain folder of colour photos, searched recursively.
@@ -10,16 +11,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps
-
 from autocolor.data.cache import SPLITS, is_cache, read_manifest
+from autocolor.images import load_rgb
 
 PHOTO_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 )
 SPLIT_CHOICES: tuple[str, ...] = (*SPLITS, "all")
 DEFAULT_SPLIT = "val"
+
+__all__ = ["DEFAULT_SPLIT", "PHOTO_SUFFIXES", "SPLIT_CHOICES", "Photo", "list_photos", "load_rgb"]
 
 
 @dataclass(frozen=True)
@@ -77,28 +78,3 @@ def list_photos(
                 photos.append(Photo(path, path.relative_to(root).as_posix()))
     photos.sort(key=lambda photo: photo.name)
     return photos if limit is None else photos[:limit]
-
-
-def load_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Read a colour photo as ``(H, W, 3) uint8`` sRGB in display orientation (EXIF applied).
-
-    Transparent images are composited on white; 16-bit and float gray images are scaled to 8
-    bits. Embedded ICC profiles are not applied (the photo is taken to be sRGB).
-    """
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image)
-        if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-            values = np.asarray(image, dtype=np.float64)
-            peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-            gray = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            return np.repeat(gray[..., None], 3, axis=-1)
-        if image.mode == "F":
-            gray = np.clip(np.asarray(image, dtype=np.float64) + 0.5, 0, 255).astype(np.uint8)
-            return np.repeat(gray[..., None], 3, axis=-1)
-        if image.mode == "P" and "transparency" in image.info:
-            image = image.convert("RGBA")
-        if image.mode in ("RGBA", "LA", "RGBa", "La", "PA"):
-            rgba = image.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(background, rgba)
-        return np.array(image.convert("RGB"), dtype=np.uint8)

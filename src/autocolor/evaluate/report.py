@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from autocolor.atomic import atomic_write
 from autocolor.color.lab_numpy import lab_to_rgb
 from autocolor.data.cache import MIN_AB_SPREAD
 
@@ -395,9 +396,10 @@ class ReportWriter:
             [("originals", self.hist_original), ("ours", self.hist_ours)]
         )
         histogram.save(self.report_dir / HISTOGRAM_FILE)
-        with open(self.report_dir / METRICS_FILE, "w", encoding="utf-8") as handle:
+        with atomic_write(self.report_dir / METRICS_FILE, "w", encoding="utf-8") as handle:
             json.dump(json_safe(result), handle, indent=2, allow_nan=False)
             handle.write("\n")
         target = self.report_dir / REPORT_FILE
-        target.write_text(format_report(result), encoding="utf-8")
+        with atomic_write(target, "w", encoding="utf-8") as handle:
+            handle.write(format_report(result))
         return target

@@ -24,6 +24,10 @@ from scipy.spatial import cKDTree
 from autocolor.color.lab_numpy import rgb_to_lab
 from autocolor.hints._resample import guided_upsample, resize_plane, resize_stack, working_shape
 
+# Long side a reference photo is matched at; readers reduce a reference to it once
+# (autocolor.infer.colorizer.reference_rgb), not for every photo it colours.
+REFERENCE_MAX_SIDE = 256
+
 
 def _features(lightness: np.ndarray, std_weight: float, window: int) -> np.ndarray:
     """``(h, w, 3)`` float32 per-pixel features: L, window mean of L, weighted window std of L."""
@@ -57,7 +61,7 @@ def transfer_reference(
     reference_rgb: np.ndarray,
     *,
     max_side: int = 256,
-    reference_max_side: int = 256,
+    reference_max_side: int = REFERENCE_MAX_SIDE,
     samples: int = 32768,
     neighbours: int = 8,
     std_weight: float = 2.0,

@@ -6,7 +6,7 @@ Only :class:`TorchBackend` imports torch, and only when it is created.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -14,9 +14,15 @@ BACKENDS = ("auto", "torch", "onnx")
 
 
 class Backend(Protocol):
-    name: str
+    """What :class:`~autocolor.infer.colorizer.Colorizer` needs of a backend."""
 
-    def predict(self, l_norm: np.ndarray) -> np.ndarray: ...
+    name: str  # "torch", "onnx", ...
+    device: str  # "cpu" or "cuda": on the CPU, batches are capped in render pixels
+    metadata: dict[str, Any]  # of the file that runs (architecture, render_size, ...)
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:
+        """L_norm (B,1,h,w) float32 in [-1, 1], h and w multiples of 32 -> ab_norm (B,2,h,w)."""
+        ...
 
 
 class TorchBackend:

@@ -23,7 +23,6 @@ from autocolor.images import (
     INPUT_SUFFIXES,
     ImageError,
     LoadedImage,
-    fit_target,
     output_suffix,
 )
 
@@ -201,13 +200,12 @@ def run(args: argparse.Namespace) -> int:
             return 1
     reference = None
     if args.reference is not None:
-        try:
-            from PIL import Image
+        from autocolor.infer.colorizer import reference_rgb
 
-            with Image.open(args.reference) as image:
-                reference = image.convert("RGB")
-        except OSError as error:
-            print(f"error: {args.reference}: cannot read the reference photo ({error})",
+        try:  # once, at the size it is used at, under the same limits as every input
+            reference = reference_rgb(args.reference, args.max_pixels)
+        except ImageError as error:
+            print(f"error: {error.path}: cannot read the reference photo ({error.reason})",
                   file=sys.stderr)
             return 1
 
@@ -235,15 +233,6 @@ def run(args: argparse.Namespace) -> int:
             progress.write(f"error: {job.source}: {reason}", file=sys.stderr)
         progress.update(1)
 
-    def steering_for(loaded) -> dict:
-        steering: dict = {"saturation": args.saturation}
-        if hints is not None:
-            steering["hints"] = hints.to_oriented(loaded.orientation, loaded.stored_size)
-            steering["hints"].validate(loaded.size)
-        if reference is not None:
-            steering["reference"] = reference
-        return steering
-
     saving: deque[tuple[Job, Future]] = deque()
 
     def collect_saves(keep: int) -> None:
@@ -263,28 +252,30 @@ def run(args: argparse.Namespace) -> int:
         batches = _loaded_batches(pending, loaders, args, max(1, args.batch_size), fail)
         colorizer = Colorizer.from_pretrained(args.model, backend=args.backend,
                                               device=args.device, render_size=args.render_size,
-                                              batch_size=args.batch_size)
+                                              batch_size=args.batch_size,
+                                              max_pixels=args.max_pixels)
         for batch in batches:
-            ready = []
+            plans = []  # the per-photo policy: limits, hints on the photo, the output's name
             for job, loaded in batch:
                 try:
-                    ready.append((job, loaded, steering_for(loaded)))
+                    plans.append((job, colorizer.plan(
+                        loaded, job.target, hints=hints, hints_as_stored=True,
+                        reference=reference, saturation=args.saturation, name=str(job.source))))
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
             try:
-                predicted = colorizer.predict_ab_norm([loaded.lightness for _, loaded, _ in ready])
+                predicted = colorizer.predict_ab_norm([plan.loaded.lightness for _, plan in plans])
             except (OSError, ValueError) as error:
-                for job, _, _ in ready:
+                for job, _ in plans:
                     fail(job, error)
                 continue
-            for (job, loaded, steering), ab_norm in zip(ready, predicted, strict=True):
+            for (job, plan), ab_norm in zip(plans, predicted, strict=True):
                 try:
-                    rgb = colorizer.finish(loaded, ab_norm, **steering)
+                    rgb = colorizer.finish_plan(plan, ab_norm)
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue
-                target = fit_target(job.target, loaded)
-                saving.append((job, savers.submit(save_image, rgb, target, loaded)))
+                saving.append((job, savers.submit(save_image, rgb, plan.target, plan.loaded)))
                 del rgb
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)

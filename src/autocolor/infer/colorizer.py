@@ -1,16 +1,41 @@
-"""The Python API: ``Colorizer.from_pretrained("default").colorize(image)``."""
+"""The Python API, and the one path every front end takes: ``Colorizer``.
+
+``Colorizer.from_pretrained("default").colorize(image)`` for one photo. Front ends that handle
+many (the command line, the web app, and whatever serves photos next) take the same three steps
+through the same methods:
+
+1. :meth:`Colorizer.plan` - the per-photo policy: the pixel limit, hints mapped and checked
+   against the photo, the reference photo reduced to what is used, the output's name;
+2. :meth:`Colorizer.predict_ab_norm` - the network, on a batch of photos at a render size;
+3. :meth:`Colorizer.finish_plan` - upsampling, steering and the join with the full-resolution
+   lightness (fused strip by strip when nothing is steered), then ``images.save_image``.
+
+:meth:`Colorizer.colorize_plans` runs 2 and 3 on a batch; :meth:`Colorizer.colorize_file` all
+of it for one file.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from autocolor.images import LoadedImage, lab_to_rgb_array, lightness_from_pil
+from autocolor.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageError,
+    LoadedImage,
+    fit_target,
+    lab_to_rgb_array,
+    lightness_from_pil,
+    load_rgb,
+    shrink_rgb,
+    srgb_from_pil,
+)
 from autocolor.infer.backends import Backend, create_backend
 from autocolor.infer.pipeline import (
     DEFAULT_RENDER_SIZE,
@@ -19,30 +44,84 @@ from autocolor.infer.pipeline import (
     render_shape,
     upsample_ab,
 )
-from autocolor.weights import read_metadata, resolve_weights
+from autocolor.weights import resolve_weights
+
+if TYPE_CHECKING:
+    from autocolor.hints import HintSet
 
 # Render pixels in one backend call at most (4 renders of 384x288; 2 of 512x384).
 MAX_BATCH_RENDER_PIXELS = 1 << 19
 
 
-class Colorizer:
-    """Colours lightness with a model at a render size, then joins at full resolution."""
+@dataclass(frozen=True, eq=False)
+class PhotoPlan:
+    """One photo and what to do with it, checked by :meth:`Colorizer.plan`."""
 
-    def __init__(self, backend: Backend, render_size: int, metadata: dict[str, Any] | None = None,
-                 batch_size: int = 8) -> None:
+    loaded: LoadedImage
+    target: Path | None = None  # where the result goes, fitted to what the photo needs
+    saturation: float = 1.0  # chroma scale, 1 = as predicted
+    hints: HintSet | None = None  # upright coordinates, checked against the photo
+    reference: np.ndarray | None = None  # (h, w, 3) uint8 sRGB, reduced (reference_rgb)
+
+    @property
+    def steering(self) -> dict[str, Any]:
+        """The keyword arguments of :meth:`Colorizer.finish`."""
+        return {"saturation": self.saturation, "hints": self.hints, "reference": self.reference}
+
+
+def reference_rgb(reference: Any, max_pixels: int = DEFAULT_MAX_PIXELS,
+                  max_side: int | None = None) -> np.ndarray:
+    """A reference photo as used: (h, w, 3) uint8 sRGB, long side at most ``max_side`` (default
+    :data:`autocolor.hints.reference.REFERENCE_MAX_SIDE`, the size the transfer matches at).
+
+    ``reference`` is a path or the file's bytes (read with :func:`autocolor.images.load_rgb`,
+    under its limits), a Pillow image, or an (h, w, 3) uint8 array; an array that is small
+    enough already comes back as it is, so a reference prepared once costs nothing per photo.
+    """
+    if max_side is None:
+        from autocolor.hints.reference import REFERENCE_MAX_SIDE as max_side
+    if isinstance(reference, (str, os.PathLike, bytes)):
+        return load_rgb(reference, max_pixels, max_side=max_side)
+    if isinstance(reference, Image.Image):
+        return np.asarray(shrink_rgb(srgb_from_pil(reference), max_side), dtype=np.uint8)
+    rgb = np.asarray(reference)
+    if rgb.ndim != 3 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8 or 0 in rgb.shape:
+        raise ValueError(f"a reference array must be (h, w, 3) uint8, got {rgb.shape} {rgb.dtype}")
+    if max(rgb.shape[:2]) <= max_side:
+        return rgb
+    return np.asarray(shrink_rgb(Image.fromarray(rgb, "RGB"), max_side), dtype=np.uint8)
+
+
+class Colorizer:
+    """Colours lightness with a model at a render size, then joins at full resolution.
+
+    Args:
+        backend: runs the network (:class:`~autocolor.infer.backends.Backend`).
+        render_size: long side the network sees (default: the backend's metadata, else 384).
+        metadata: what is known about the model (default: the backend's).
+        batch_size: photos whose renders have the same shape share a network run.
+        max_pixels: the largest photo :meth:`plan` accepts.
+    """
+
+    def __init__(self, backend: Backend, render_size: int | None = None,
+                 metadata: dict[str, Any] | None = None, batch_size: int = 8,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         self.backend = backend
-        self.render_size = int(render_size)
-        self.metadata = metadata or {}
+        self.metadata = dict(backend.metadata if metadata is None else metadata)
+        self.render_size = int(render_size or self.metadata.get("render_size",
+                                                                DEFAULT_RENDER_SIZE))
         self.batch_size = batch_size
+        self.max_pixels = int(max_pixels)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default", backend: str = "auto",
                         device: str = "cpu", render_size: int | None = None,
-                        batch_size: int = 8) -> Colorizer:
+                        batch_size: int = 8, max_pixels: int = DEFAULT_MAX_PIXELS) -> Colorizer:
         """Load installed weights by name ('default'), a ``.safetensors`` or an ``.onnx`` path.
 
-        Never downloads. An ``.onnx`` file (``autocolor export onnx``) stands on its own: its
-        render size and the rest of the metadata come from the ONNX ``metadata_props``.
+        Never downloads. The metadata (render size included) is the file's that runs: with
+        ``auto`` that is the ONNX file beside the weights when there is one, whose
+        ``metadata_props`` may record another render size than the ``.safetensors``.
         """
         weights = resolve_weights(name_or_path)
         if weights.suffix == ".onnx":
@@ -51,17 +130,57 @@ class Colorizer:
                                  "not torch; pass the .safetensors weights for torch")
             backend = "onnx"
         runner = create_backend(backend, weights, device)
-        if weights.suffix == ".safetensors":
-            metadata = read_metadata(weights)
+        return cls(runner, render_size, None, batch_size, max_pixels)
+
+    # -- the per-photo policy -----------------------------------------------------------------
+
+    def plan(self, loaded: LoadedImage, target: str | os.PathLike | None = None, *,
+             hints: HintSet | None = None, hints_as_stored: bool = False,
+             reference: Any = None, saturation: float = 1.0,
+             name: str | None = None) -> PhotoPlan:
+        """Check one photo and its steering; -> a :class:`PhotoPlan` for :meth:`finish_plan`.
+
+        Args:
+            loaded: the photo (:func:`autocolor.images.load_image`).
+            target: the output path; a ``.jpg`` for a photo JPEG cannot hold (alpha, 16 bits)
+                becomes ``.png`` (:func:`autocolor.images.fit_target`).
+            hints: hint points in upright coordinates, or as stored in the file (before EXIF
+                rotation) with ``hints_as_stored``; they must lie on the photo.
+            reference: a colour photo of a similar scene (see :func:`reference_rgb`); prepare
+                it once with :func:`reference_rgb` when it serves many photos.
+            saturation: chroma scale, >= 0.
+            name: names the photo in errors.
+
+        Raises:
+            ImageError: more than ``max_pixels`` pixels.
+            ValueError: (HintError among them) bad hints, saturation or reference.
+        """
+        width, height = loaded.size
+        if width * height > self.max_pixels:
+            raise ImageError(name, f"too many pixels ({width}x{height} > limit "
+                                   f"{self.max_pixels:,})")
+        saturation = float(saturation)
+        if not np.isfinite(saturation) or saturation < 0:
+            raise ValueError(f"saturation must be a finite number >= 0, got {saturation}")
+        if hints is not None and len(hints.points):
+            if hints_as_stored:
+                hints = hints.to_oriented(loaded.orientation, loaded.stored_size)
+            hints.validate(loaded.size)
         else:
-            metadata = dict(getattr(runner, "metadata", {}) or {})
-        size = render_size or int(metadata.get("render_size", DEFAULT_RENDER_SIZE))
-        return cls(runner, size, metadata, batch_size)
+            hints = None
+        if reference is not None:
+            reference = reference_rgb(reference, self.max_pixels)
+        return PhotoPlan(loaded, fit_target(Path(target), loaded) if target is not None else None,
+                         saturation, hints, reference)
 
-    # -- core: lightness in, full-resolution ab out -------------------------------------------
+    # -- core: lightness in, ab out -----------------------------------------------------------
 
-    def predict_ab_norm(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def predict_ab_norm(self, lightness_list: Sequence[np.ndarray],
+                        render_size: int | None = None) -> list[np.ndarray]:
         """[(H_i, W_i) L in [0,100]] -> [(2, h_i, w_i) ab_norm at the render shape].
+
+        ``render_size``: this call's long side (default: the colorizer's); the app changes it
+        per photo without building another colorizer.
 
         Photos whose renders have the same shape go through the backend together, up to
         ``batch_size`` at a time and, on the CPU, :data:`MAX_BATCH_RENDER_PIXELS` render pixels
@@ -69,17 +188,18 @@ class Colorizer:
         float32 tensors of 0.2 GB each in the bins head alone, while on a CPU batching hardly
         changes throughput). On a GPU it does.
         """
-        shapes = [render_shape(*lightness.shape, self.render_size) for lightness in lightness_list]
+        size = int(render_size or self.render_size)
+        shapes = [render_shape(*lightness.shape, size) for lightness in lightness_list]
         results: list[np.ndarray | None] = [None] * len(lightness_list)
         by_shape: dict[tuple[int, int], list[int]] = {}
         for index, shape in enumerate(shapes):
             by_shape.setdefault(shape, []).append(index)
         for shape, indices in by_shape.items():
-            size = max(1, self.batch_size)
-            if getattr(self.backend, "device", "cpu") == "cpu":  # host memory; GPUs have plenty
-                size = max(1, min(size, MAX_BATCH_RENDER_PIXELS // (shape[0] * shape[1])))
-            for start in range(0, len(indices), size):
-                chunk = indices[start:start + size]
+            per_call = max(1, self.batch_size)
+            if self.backend.device == "cpu":  # host memory; GPUs have plenty
+                per_call = max(1, min(per_call, MAX_BATCH_RENDER_PIXELS // (shape[0] * shape[1])))
+            for start in range(0, len(indices), per_call):
+                chunk = indices[start:start + per_call]
                 batch = np.stack([model_input(lightness_list[i], shape) for i in chunk])  # (B,1,h,w)
                 ab_small = self.backend.predict(batch)  # (B,2,h,w)
                 for row, index in enumerate(chunk):
@@ -98,24 +218,25 @@ class Colorizer:
 
         Args:
             hints: a :class:`autocolor.hints.HintSet` in upright-image coordinates.
-            reference: (h, w, 3) uint8 colour photo whose palette to follow, or a Pillow image.
+            reference: a colour photo whose palette to follow (see :func:`reference_rgb`).
             saturation: scales the predicted chroma (1.0 = as predicted).
         """
         ab = self.colorize_lightness_batch([lightness])[0]
+        if reference is not None:
+            reference = reference_rgb(reference, self.max_pixels)
         return self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
 
     @staticmethod
     def steer(lightness: np.ndarray, ab: np.ndarray, hints=None, reference=None,
               saturation: float = 1.0) -> np.ndarray:
-        """Apply saturation, a reference photo and hint points to a predicted ab, in that order
-        (hints last: they are the user's most specific word)."""
+        """Apply saturation, a reference photo ((h, w, 3) uint8, see :func:`reference_rgb`) and
+        hint points to a predicted ab, in that order (hints last: they are the user's most
+        specific word)."""
         if saturation != 1.0:
             ab = ab * np.float32(saturation)
         if reference is not None:
             from autocolor.hints import transfer_reference
 
-            if isinstance(reference, Image.Image):
-                reference = np.asarray(reference.convert("RGB"))
             ab = transfer_reference(lightness, ab, reference)
         if hints is not None and len(hints.points):
             from autocolor.hints import propagate_hints
@@ -123,11 +244,7 @@ class Colorizer:
             ab = propagate_hints(lightness, ab, hints)
         return ab.astype(np.float32, copy=False)
 
-    # -- images -------------------------------------------------------------------------------
-
-    def colorize_loaded(self, loaded: LoadedImage, **steering) -> np.ndarray:
-        """A :class:`LoadedImage` -> (H, W, 3) uint8/uint16 sRGB at full resolution."""
-        return self.finish(loaded, self.predict_ab_norm([loaded.lightness])[0], **steering)
+    # -- photos --------------------------------------------------------------------------------
 
     def finish(self, loaded: LoadedImage, ab_norm: np.ndarray, hints=None, reference=None,
                saturation: float = 1.0) -> np.ndarray:
@@ -144,11 +261,29 @@ class Colorizer:
         ab = self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
         return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 
+    def finish_plan(self, plan: PhotoPlan, ab_norm: np.ndarray) -> np.ndarray:
+        """:meth:`finish` with a plan's photo and steering -> (H, W, 3) uint8/uint16 sRGB."""
+        return self.finish(plan.loaded, ab_norm, **plan.steering)
+
+    def colorize_plans(self, plans: Sequence[PhotoPlan],
+                       render_size: int | None = None) -> list[np.ndarray]:
+        """Planned photos -> their (H, W, 3) uint8/uint16 sRGB results; one batched network
+        pass (:meth:`predict_ab_norm`), then :meth:`finish_plan` per photo."""
+        predicted = self.predict_ab_norm([plan.loaded.lightness for plan in plans], render_size)
+        return [self.finish_plan(plan, ab_norm)
+                for plan, ab_norm in zip(plans, predicted, strict=True)]
+
+    def colorize_loaded(self, loaded: LoadedImage, **steering) -> np.ndarray:
+        """A :class:`LoadedImage` -> (H, W, 3) uint8/uint16 sRGB at full resolution; ``steering``
+        as for :meth:`plan`."""
+        return self.colorize_plans([self.plan(loaded, **steering)])[0]
+
     def colorize(self, image: Image.Image | np.ndarray, **steering) -> Image.Image | np.ndarray:
         """Colour a Pillow image or a NumPy array; returns the same kind, RGB (RGBA with alpha).
 
         Arrays: (H, W) gray or (H, W, 3|4) uint8/uint16; uint16 in gives uint16 out.
-        Colour inputs are taken to gray first (only their lightness is used).
+        Colour inputs are taken to gray first (only their lightness is used). ``steering``:
+        ``hints``, ``reference``, ``saturation`` as for :meth:`plan`.
         """
         as_array = isinstance(image, np.ndarray)
         pil = _array_to_pil(image) if as_array else image
@@ -166,10 +301,22 @@ class Colorizer:
 
     def colorize_file(self, source: str | os.PathLike, target: str | os.PathLike,
                       **steering) -> Path:
+        """Read ``source`` (under ``max_pixels``), colour it and write ``target`` atomically, as
+        ``autocolor colorize`` does; -> the path written (``.png`` for a ``.jpg`` target that
+        JPEG cannot hold). ``steering`` as for :meth:`plan` (hints in upright coordinates
+        unless ``hints_as_stored=True``).
+
+        Raises:
+            ImageError: the photo cannot be read (one line naming the file).
+            OSError: the result cannot be written (nothing is left behind).
+            ValueError: bad steering.
+        """
         from autocolor.images import load_image, save_image
 
-        loaded = load_image(source)
-        return save_image(self.colorize_loaded(loaded, **steering), target, loaded)
+        loaded = load_image(source, self.max_pixels)
+        plan = self.plan(loaded, target, name=str(source), **steering)
+        assert plan.target is not None
+        return save_image(self.colorize_plans([plan])[0], plan.target, loaded)
 
 
 def _array_to_pil(array: np.ndarray) -> Image.Image:

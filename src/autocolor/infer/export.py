@@ -15,11 +15,12 @@ folded into the convolutions' ``pads`` (no Pad node is left), about 140 nodes fo
 against 546 from the legacy TorchScript exporter (which spells every ``F.pad`` as a
 ConstantOfShape/Slice/Transpose chain, and needs the shape checks traced as constants).
 
-The bins head is exported channels-last (:func:`export_friendly`, same math): ONNX Runtime's
-Softmax over the channel axis of NCHW took 80% of lite0-unet's CPU time; the (pixels, 529)
-form makes the whole network about 6x faster there. The temperature is applied to the head's
-weights (``logits / T = x (W / T)^T + b / T``), so the exporter folds it into them; the value
-is kept in the metadata.
+The model rewrites itself for export (``ColorizationModel.prepare_for_export``, same math, on a
+copy: :func:`export_friendly`): the bins head runs channels-last, since ONNX Runtime's Softmax
+over the channel axis of NCHW took 80% of lite0-unet's CPU time and the (pixels, 529) form makes
+the whole network about 6x faster there. The temperature is applied to the head's weights
+(``logits / T = x (W / T)^T + b / T``), so the exporter folds it into them; the value is kept
+in the metadata.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import hashlib
 import logging
 import os
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -81,9 +81,9 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def model_temperature(model) -> float | None:
     """The bins head's annealed-mean temperature, or None for a regression head."""
-    head = getattr(model, "head", None)
-    temperature = getattr(head, "temperature", None)
-    return None if temperature is None else float(temperature)
+    from autocolor.models.heads import BinsHead
+
+    return float(model.head.temperature) if isinstance(model.head, BinsHead) else None
 
 
 def onnx_metadata(model, weights_metadata: dict[str, Any], render_size: int,
@@ -113,69 +113,17 @@ def onnx_metadata(model, weights_metadata: dict[str, Any], render_size: int,
     return encode_metadata(metadata)
 
 
-def _bins_forward_channels_last(self, features):
-    """:meth:`BinsHead.forward` (same math, same parameters and temperature buffer) on
-    channels-last pixels: ONNX Runtime's Softmax over the channel axis of an NCHW tensor
-    transposes internally and took 80% of lite0-unet's time; over the last axis of a
-    (pixels, bins) matrix it is a fast contiguous kernel. The 1x1 convolutions become one
-    matrix product with the bias fused (Gemm) and the temperature applied to the weights
-    (logits / T = x (W / T)^T + b / T), so no extra pass runs over the (pixels, 529) logits."""
-    import torch
-
-    batch, channels, height, width = features.shape
-    pixels = features.permute(0, 2, 3, 1).reshape(-1, channels)  # (B*H*W, C)
-    weight = self.conv.weight.flatten(1) / self.temperature  # (Q, C)
-    bias = self.conv.bias / self.temperature  # (Q,)
-    logits = torch.addmm(bias, pixels, weight.t())  # (B*H*W, Q), already divided by T
-    probabilities = torch.softmax(logits.float(), dim=-1)
-    ab = probabilities @ self.centers  # (B*H*W, 2): the annealed mean
-    return ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2)  # (B,2,H,W)
-
-
-def _gray_forward_one_channel(self, l_norm):
-    """:meth:`GrayToEncoderInput.forward` when every channel has the same mean and std: the
-    three channels it would build are equal, so one is kept (see :func:`_fold_gray_input`)."""
-    from autocolor.models.encoder_input import l_norm_to_gray_srgb
-
-    return (l_norm_to_gray_srgb(l_norm) - self.mean[:, :1]) / self.std[:, :1]  # (B,1,H,W)
-
-
-def _fold_gray_input(model) -> None:
-    """In place: where the encoder input is a gray photo normalized equally in its three
-    channels (EfficientNet-Lite0's (x - 0.5) / 0.5), feed the stem one channel and sum its
-    weights over the three. Exact, padding included (the padded zeros are the same value in
-    every channel); it saves building a 3-channel copy of the render and 2/3 of the stem."""
-    import types
-
-    import torch
-
-    gray = getattr(model, "to_encoder_input", None)
-    stem = getattr(getattr(model, "encoder", None), "_conv_stem", None)
-    if gray is None or stem is None or stem.in_channels != 3:
-        return
-    if not (torch.all(gray.mean == gray.mean[:, :1]) and torch.all(gray.std == gray.std[:, :1])):
-        return
-    gray.forward = types.MethodType(_gray_forward_one_channel, gray)
-    stem.weight = torch.nn.Parameter(stem.weight.sum(dim=1, keepdim=True))  # (32,1,3,3)
-    stem.in_channels = 1
-
-
 def export_friendly(model):
-    """A copy of ``model`` for export, same math: its bins heads compute channels-last (see
-    :func:`_bins_forward_channels_last`) and a gray encoder input takes one channel (see
-    :func:`_fold_gray_input`). Outputs are equal to float rounding, which :func:`verify_export`
-    checks against the original."""
+    """A copy of ``model`` for export, same math: :meth:`ColorizationModel.prepare_for_export`
+    (bins heads channels-last; Lite's gray input folded into a one-channel stem). Outputs are
+    equal to float rounding, which :func:`verify_export` checks against the original."""
     import copy
-    import types
 
-    from autocolor.models.heads import BinsHead
+    from autocolor.models.base import ColorizationModel
 
-    model = copy.deepcopy(model).eval()
-    for module in model.modules():
-        if isinstance(module, BinsHead):
-            module.forward = types.MethodType(_bins_forward_channels_last, module)
-    _fold_gray_input(model)
-    return model
+    if not isinstance(model, ColorizationModel):
+        raise TypeError(f"export needs a ColorizationModel, got {type(model).__name__}")
+    return copy.deepcopy(model).eval().prepare_for_export()
 
 
 def _quiet_exporter() -> None:
@@ -188,12 +136,13 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
     """Export an eval-mode model to ``output`` (atomically) with ``metadata`` in metadata_props."""
     import torch
 
+    from autocolor.atomic import atomic_path
+
     if opset < 17:
         raise ValueError(f"opset must be at least 17, got {opset}")
     _quiet_exporter()
     model = export_friendly(model)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     # Batch 2 and unequal sides, so that no dimension is specialized to a constant (torch.export
     # fixes dimensions whose example value is 0 or 1, or that equal one another).
     example = torch.zeros(2, 1, 64, 96)
@@ -214,16 +163,8 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
     for key, value in metadata.items():
         program.model.metadata_props[key] = value
     program.model.producer_name = "autocolor"
-    handle = tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}.",
-                                         suffix=".part", delete=False)
-    handle.close()
-    try:
-        program.save(handle.name, external_data=False)
-        os.chmod(handle.name, 0o644)
-        os.replace(handle.name, output)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    with atomic_path(output) as temp:
+        program.save(str(temp), external_data=False)
     return output
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from autocolor.color.lab import denormalize_l
+from autocolor.color.normalize import denormalize_l
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,7 +36,26 @@ class GrayToEncoderInput(torch.nn.Module):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        self.one_channel = False  # set by fold_into
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
         gray = l_norm_to_gray_srgb(l_norm)  # (B,1,H,W)
+        if self.one_channel:  # the three channels are equal: the stem takes one (fold_into)
+            return (gray - self.mean[:, :1]) / self.std[:, :1]  # (B,1,H,W)
         return (gray - self.mean) / self.std  # (B,3,H,W) by broadcasting
+
+    @torch.no_grad()
+    def fold_into(self, stem: torch.nn.Conv2d) -> bool:
+        """For export, in place, exact: when every channel has the same mean and std, the three
+        channels this module builds are equal, so ``stem`` (the encoder's first convolution)
+        takes one channel with its weights summed over the three (the padded zeros are equal in
+        every channel too). Saves building a 3-channel copy of the render and 2/3 of the stem.
+        Returns whether it folded (not for per-channel ImageNet mean/std)."""
+        if self.one_channel or stem.in_channels != 3:
+            return False
+        if not (torch.all(self.mean == self.mean[:, :1]) and torch.all(self.std == self.std[:, :1])):
+            return False
+        stem.weight = torch.nn.Parameter(stem.weight.sum(dim=1, keepdim=True))  # (C,1,k,k)
+        stem.in_channels = 1
+        self.one_channel = True
+        return True

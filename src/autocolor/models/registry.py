@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
+from autocolor.models.base import ColorizationModel
 
-ModelFactory = Callable[..., torch.nn.Module]
+ModelFactory = Callable[..., ColorizationModel]
 _REGISTRY: dict[str, ModelFactory] = {}
 
 
 def register_model(name: str) -> Callable[[ModelFactory], ModelFactory]:
-    """Decorator: register ``factory(pretrained: bool, **kwargs) -> nn.Module`` under ``name``."""
+    """Decorator: register ``factory(pretrained: bool, **kwargs) -> ColorizationModel`` under
+    ``name``."""
 
     def decorate(factory: ModelFactory) -> ModelFactory:
         if name in _REGISTRY:
@@ -26,8 +27,11 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_model(name: str, pretrained: bool = False, **kwargs: object) -> torch.nn.Module:
+def create_model(name: str, pretrained: bool = False, **kwargs: object) -> ColorizationModel:
     """Build a registered colorization model mapping L_norm (B,1,H,W) -> ab_norm (B,2,H,W).
+
+    Every built-in model is a :class:`~autocolor.models.base.ColorizationModel`, the interface
+    training and export rely on (they refuse anything else).
 
     Args:
         name: one of :func:`list_models`.

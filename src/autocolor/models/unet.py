@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autocolor.models.base import ColorizationModel, check_l_norm
 from autocolor.models.efficientnet_lite import (
     LITE0_MEAN,
     LITE0_STD,
@@ -89,7 +90,7 @@ class AbRefine(nn.Module):
         return ab + self.correction(hidden)  # (B,2,h,w)
 
 
-class LiteUNet(nn.Module):
+class LiteUNet(ColorizationModel):
     """L_norm (B,1,H,W) -> ab_norm (B,2,H,W), H and W multiples of 32.
 
     ``encoder``: the EfficientNet-Lite variant, "lite0" (the first default), "lite1" or "lite2".
@@ -135,9 +136,6 @@ class LiteUNet(nn.Module):
         else:
             raise ValueError(f"head must be 'regression' or 'bins', got {head!r}")
 
-    def encoder_parameters(self) -> list[nn.Parameter]:
-        return list(self.encoder.parameters())
-
     def decode_features(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """-> decoder features (B,d4,H/4,W/4) and the encoder's stride-2 skip (B,c2,H/2,W/2)."""
         s2, s4, s8, s16, s32 = self.encoder.features(self.to_encoder_input(l_norm))
@@ -159,7 +157,7 @@ class LiteUNet(nn.Module):
         """
         if not isinstance(self.head, BinsHead):
             raise RuntimeError("logits() exists only for head='bins'")
-        _check_input(l_norm)
+        check_l_norm(l_norm)
         features, s2 = self.decode_features(l_norm)
         if self.head_stride == 2:
             return self.head.logits(self.up2(features, s2)), None  # (B,Q,H/2,W/2)
@@ -170,7 +168,7 @@ class LiteUNet(nn.Module):
         return logits, self.refine(upsample2(coarse), s2)
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
-        _check_input(l_norm)
+        check_l_norm(l_norm)
         x, s2 = self.decode_features(l_norm)
         if self.head_type == "regression":
             x = self.up2(x, s2)  # (B,d2,H/2,W/2)
@@ -184,12 +182,12 @@ class LiteUNet(nn.Module):
         ab = self.refine(upsample2(ab), s2)  # (B,2,H/2,W/2)
         return upsample2(ab)  # (B,2,H,W)
 
-
-def _check_input(l_norm: torch.Tensor) -> None:
-    if l_norm.ndim != 4 or l_norm.shape[1] != 1:
-        raise ValueError(f"expected L_norm of shape (B,1,H,W), got {tuple(l_norm.shape)}")
-    if l_norm.shape[-1] % 32 or l_norm.shape[-2] % 32:
-        raise ValueError(f"H and W must be multiples of 32, got {tuple(l_norm.shape[-2:])}")
+    def prepare_for_export(self) -> LiteUNet:
+        """The bins head channels-last, and the gray input folded into a one-channel stem
+        (Lite's inputs are normalized alike in every channel); same math."""
+        super().prepare_for_export()
+        self.to_encoder_input.fold_into(self.encoder._conv_stem)
+        return self
 
 
 Lite0UNet = LiteUNet  # the name of the first default

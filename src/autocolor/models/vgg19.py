@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from autocolor.models.base import ColorizationModel, check_l_norm
 from autocolor.models.encoder_input import IMAGENET_MEAN, IMAGENET_STD, GrayToEncoderInput
 from autocolor.models.registry import register_model
-from autocolor.models.unet import _check_input
 
 # torchvision's configuration "E": numbers are conv widths, "M" is a 2x2 max-pool.
 VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
@@ -36,7 +36,7 @@ def vgg19_features() -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class SeedVGG19(nn.Module):
+class SeedVGG19(ColorizationModel):
     """L_norm (B,1,H,W) -> ab_norm (B,2,H,W) with the seed's plain upsampling decoder."""
 
     def __init__(self) -> None:
@@ -51,11 +51,17 @@ class SeedVGG19(nn.Module):
                                       conv(64, 32), conv(32, 16)])
         self.output = nn.Conv2d(16, 2, 3, padding=1)
 
-    def encoder_parameters(self) -> list[nn.Parameter]:
-        return list(self.features.parameters())
+    # The contract's names for the parts, whose state-dict names are torchvision's ("features.*").
+    @property
+    def encoder(self) -> nn.Sequential:
+        return self.features
+
+    @property
+    def head(self) -> nn.Conv2d:  # then tanh: a regression head
+        return self.output
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
-        _check_input(l_norm)
+        check_l_norm(l_norm)
         x = self.features(self.to_encoder_input(l_norm))  # (B,512,H/32,W/32)
         x = self.decoder[1](self.decoder[0](x))  # conv 256, conv 128
         for layer in self.decoder[2:]:  # up, conv 64 / up, conv 32 / up, conv 16

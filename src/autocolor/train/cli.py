@@ -48,7 +48,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    # The loop (torch) first: without the `train` extra, fail at once, in one line (autocolor.cli).
     from autocolor.data.cache import is_cache
+    from autocolor.train.loop import train
 
     if not is_cache(config.data):
         # A plain folder of photos: prepare a cache inside the run folder first.
@@ -62,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
         for name in ("checkpoint.pt", "log.csv"):
             (Path(config.out) / name).unlink(missing_ok=True)
         shutil.rmtree(Path(config.out) / "grids", ignore_errors=True)
-    from autocolor.train.loop import train
-
     weights = train(config, resume=not args.restart, stop_after=args.stop_after)
     print(weights)
     return 0

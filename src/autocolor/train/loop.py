@@ -20,9 +20,12 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
+from autocolor.atomic import atomic_write
+from autocolor.color.constants import AB_SCALE
 from autocolor.color.lab import model_io_to_rgb, rgb_to_model_io
 from autocolor.data.dataset import CropDataset, EpochSampler, ValidationDataset
 from autocolor.models import create_model
+from autocolor.models.base import ColorizationModel
 from autocolor.models.heads import BinsHead, ab_bin_centers, soft_encode_ab
 from autocolor.train.config import TrainConfig
 from autocolor.weights import save_weights
@@ -134,12 +137,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps:
     raise ValueError(f"unknown schedule {config.schedule!r}")
 
 
-def set_encoder_trainable(model: torch.nn.Module, trainable: bool, freeze_bn: bool) -> None:
+def set_encoder_trainable(model: ColorizationModel, trainable: bool, freeze_bn: bool) -> None:
     for parameter in model.encoder_parameters():
         parameter.requires_grad_(trainable)
-    encoder = getattr(model, "encoder", getattr(model, "features", None))
-    if encoder is not None and (freeze_bn or not trainable):
-        encoder.eval()  # BatchNorm keeps its ImageNet statistics
+    if freeze_bn or not trainable:
+        model.encoder.eval()  # BatchNorm keeps its ImageNet statistics
 
 
 @torch.no_grad()
@@ -160,7 +162,7 @@ def validate(model: torch.nn.Module, dataset: ValidationDataset, device: torch.d
             "val_psnr_gray": psnr(gray, rgb).item(),
             "val_cf": colorfulness(prediction).item(),
             "val_cf_truth": colorfulness(rgb).item(),
-            "val_ab_l1": (ab_prediction - ab_truth).abs().mean().item() * 128.0,
+            "val_ab_l1": (ab_prediction - ab_truth).abs().mean().item() * AB_SCALE,
         }
         for key, value in values.items():
             sums[key] = sums.get(key, 0.0) + value
@@ -180,9 +182,8 @@ def save_grid(rows: list[np.ndarray], path: Path, width: int = 960) -> None:
 
 
 def atomic_torch_save(state: dict, path: Path) -> None:
-    temp = path.with_suffix(".tmp")
-    torch.save(state, temp)
-    os.replace(temp, path)
+    with atomic_write(path) as handle:
+        torch.save(state, handle)
 
 
 def validation_set(data_dir: Path, render_size: int) -> ValidationDataset:
@@ -239,6 +240,8 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
     # Phase 3: model, optimizer, schedule; resume from the checkpoint when there is one.
     model = create_model(config.model, pretrained=config.pretrained,
                          encoder_weights=config.encoder_weights, **config.model_kwargs)
+    if not isinstance(model, ColorizationModel):  # its encoder, head and bins are used below
+        raise TypeError(f"{config.model} is a {type(model).__name__}, not a ColorizationModel")
     model.to(device)
     optimizer = make_optimizer(model, config)
     steps_per_epoch = len(loader)
@@ -310,7 +313,7 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
             break
 
     # Phase 5: tune the decoding temperature on validation (bins head), export the weights.
-    if isinstance(getattr(model, "head", None), BinsHead) and config.temperatures:
+    if isinstance(model.head, BinsHead) and config.temperatures:
         tune_temperature(model, val_set, device, config.temperatures, out)
     metadata = {
         "architecture": config.model, "model_kwargs": model_kwargs_for_export(model, config),
@@ -324,11 +327,10 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
     return save_weights(model, out / "final.safetensors", metadata)
 
 
-def model_kwargs_for_export(model: torch.nn.Module, config: TrainConfig) -> dict:
+def model_kwargs_for_export(model: ColorizationModel, config: TrainConfig) -> dict:
     kwargs = dict(config.model_kwargs)
-    head = getattr(model, "head", None)
-    if isinstance(head, BinsHead):
-        kwargs["temperature"] = round(float(head.temperature), 4)
+    if isinstance(model.head, BinsHead):
+        kwargs["temperature"] = round(float(model.head.temperature), 4)
     return kwargs
 
 

@@ -123,18 +123,6 @@ def _existing(job: Job) -> Path | None:
     return None
 
 
-def _reference(path: Path | None):
-    if path is None:
-        return None
-    import numpy as np
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image.thumbnail((1024, 1024))
-        return np.asarray(image, dtype=np.uint8)
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -158,12 +146,16 @@ def run(args: argparse.Namespace) -> int:
         except HintError as error:
             print(f"error: {args.hints}: {error}", file=sys.stderr)
             return 1
-    try:
-        reference = _reference(args.reference)
-    except OSError as error:
-        print(f"error: {args.reference}: cannot read the reference photo ({error})",
-              file=sys.stderr)
-        return 1
+    reference = None
+    if args.reference is not None:
+        from autocolor.images import ImageError
+        from autocolor.infer.colorizer import reference_rgb
+
+        try:  # read once, reduced to what the transfer uses, for every frame of every clip
+            reference = reference_rgb(args.reference)
+        except (ImageError, ValueError) as error:
+            print(f"error: reference photo: {error}", file=sys.stderr)
+            return 1
     try:
         options = _options(args)
     except ValueError as error:
@@ -178,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     from autocolor.video.colorize import colorize_video
 
     colorizer = Colorizer.from_pretrained(args.model, backend=args.backend, device=args.device,
-                                          render_size=args.render_size, batch_size=1)
+                                          render_size=args.render_size, batch_size=1,
+                                          max_pixels=args.max_pixels)
     failures = len(errors)
     written: list[Path] = []
     for job in pending:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autocolor.atomic import atomic_path
 from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
 from autocolor.color.lab_numpy import gray_to_lightness
 from autocolor.images import LoadedImage
@@ -31,7 +32,6 @@ from autocolor.video.io import (
     VideoError,
     VideoSink,
     VideoSource,
-    atomic_path,
     output_format,
     uncopyable_streams,
 )
@@ -74,7 +74,8 @@ class FrameColorizer:
     Args:
         colorizer: the model (its render size is used).
         options: temporal settings and saturation.
-        reference: (h, w, 3) uint8 colour photo whose palette the whole clip follows.
+        reference: (h, w, 3) uint8 colour photo whose palette the whole clip follows
+            (:func:`~autocolor.infer.colorizer.reference_rgb` prepares one).
         hints: a :class:`~autocolor.video.hints.VideoHints` (hints tied to frames).
     """
 
@@ -103,12 +104,9 @@ class FrameColorizer:
 
     def predict(self, small: np.ndarray) -> np.ndarray:
         """L (h, w) at the render shape -> ab_norm (2, h, w), steered by the reference."""
-        ab_norm = self.colorizer.predict_ab_norm([small])[0]
-        if ab_norm.shape[1:] != small.shape:  # a render size that is not a multiple of 32
-            import cv2
-
-            ab_norm = cv2.resize(ab_norm.transpose(1, 2, 0), small.shape[::-1],
-                                 interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)
+        # Already at the render shape (sides multiples of 32): a render size of its long side
+        # leaves it as it is.
+        ab_norm = self.colorizer.predict_ab_norm([small], render_size=max(small.shape))[0]
         self.predicted += 1
         if self.reference is not None:
             ab = ab_norm.transpose(1, 2, 0) * np.float32(AB_SCALE)

@@ -21,9 +21,7 @@ Errors are :class:`VideoError`, one line naming the file (and the frame where it
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -243,25 +241,6 @@ def uncopyable_streams(source: VideoSource, container_format: str) -> list[str]:
     supported = av.open(os.devnull, "w", format=container_format).supported_codecs
     return [f"{stream.type} stream #{stream.index} ({stream.codec_context.name})"
             for stream in source.copied if stream.codec_context.name not in supported]
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A hidden temporary path beside ``target``, renamed onto it when the block succeeds and
-    removed whatever happens."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(handle)
-    temp = Path(name)
-    try:
-        yield temp
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temp, 0o666 & ~mask)
-        os.replace(temp, target)
-    finally:
-        if os.path.lexists(temp):
-            os.unlink(temp)
 
 
 class VideoSink:

@@ -1,4 +1,4 @@
-"""The hints/reference measurement script, and the torch-free import rule."""
+"""scripts/hint_measure.py, the hints/reference measurement, and the torch-free import rule."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hint_measure as measure
 import numpy as np
 import pytest
 from PIL import Image
-
-from autocolor.hints import measure
 
 
 def _photo() -> np.ndarray:
@@ -56,9 +55,9 @@ def test_reference_row_and_tables() -> None:
 
 def test_pluggable_prior() -> None:
     assert measure.load_prior(None) is measure.gray_prior
-    assert measure.load_prior("autocolor.hints.measure:gray_prior") is measure.gray_prior
+    assert measure.load_prior("hint_measure:gray_prior") is measure.gray_prior
     with pytest.raises(ValueError, match="package.module:callable"):
-        measure.load_prior("autocolor.hints.measure")
+        measure.load_prior("hint_measure")
     # A prior that already knows the right colour leaves nothing for hints to fix.
     photo = _photo()
     from autocolor.color.lab_numpy import rgb_to_lab
@@ -89,7 +88,23 @@ def test_command_line_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_hints_package_does_not_import_torch() -> None:
     code = (
-        "import sys, autocolor.hints, autocolor.hints.measure; "
+        f"import sys; sys.path.insert(0, {str(Path(measure.__file__).parent)!r}); "
+        "import autocolor.hints, hint_measure; "
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_scores_are_the_evaluation_metrics() -> None:
+    """One definition per metric: the script scores what ``autocolor eval`` would report."""
+    from autocolor.evaluate.metrics import score_pair
+    from autocolor.images import lab_to_rgb_array
+
+    photo = _photo()
+    lightness = measure.lightness_of(photo)
+    ab = np.full((*lightness.shape, 2), 6.0, np.float32)
+    result = measure.score(photo, lightness, ab)
+    expected = score_pair(photo, lab_to_rgb_array(lightness, ab))
+    assert result.psnr == expected["psnr"]
+    assert abs(result.ciede2000 - expected["ciede2000"]) < 1e-4
+    assert result.per_pixel_de.shape == lightness.shape

@@ -1,20 +1,25 @@
-"""Measure what hints and reference transfer gain over the automatic colour.
+"""Measure what hints and reference transfer gain over the automatic colour (docs/hints.md).
 
 On colour photos: take the lightness, get the automatic colour from a pluggable prior
 (``(H, W) L -> (H, W, 2) ab``; gray by default), then
 
 - hints: pick ``N`` random pixels of the original as hint points (their true colour), propagate,
-  and compare PSNR (sRGB) and mean CIEDE2000 against the original with and without hints, plus the
-  CIEDE2000 at the hinted pixels themselves;
+  and compare PSNR (8-bit sRGB) and mean CIEDE2000 against the original with and without hints,
+  plus the CIEDE2000 at the hinted pixels themselves;
 - reference: colour the photo after a reference (its own colour original, or another photo of a
   similar scene) and compare the same metrics.
 
+Scores are :mod:`autocolor.evaluate.metrics` (the definitions ``autocolor eval`` reports) of the
+result joined as the inference path joins it (:func:`autocolor.images.lab_to_rgb_array`, 8-bit);
+photos are read with :func:`autocolor.images.load_rgb`. Needs the ``eval`` extra (scikit-image).
+
 Usage::
 
-    python -m autocolor.hints.measure --skimage astronaut coffee chelsea rocket --reference
-    python -m autocolor.hints.measure --photos DIR --predict mypackage.module:predict_ab
+    python scripts/hint_measure.py --skimage astronaut coffee chelsea rocket --reference
+    python scripts/hint_measure.py --photos DIR --predict mypackage.module:predict_ab
 
-``--predict`` names a callable ``f(lightness (H, W) float32 [0, 100]) -> ab (H, W, 2)``.
+``--predict`` names a callable ``f(lightness (H, W) float32 [0, 100]) -> ab (H, W, 2)``, or
+``model:NAME_OR_PATH`` for a trained model.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from autocolor.color.lab_numpy import lab_to_rgb, rgb_to_lab
+from autocolor.evaluate import metrics
 from autocolor.hints.points import HintPoint, HintSet
 from autocolor.hints.propagate import propagate_hints
 from autocolor.hints.reference import transfer_reference
+from autocolor.images import lab_to_rgb_array, load_rgb, shrink_rgb, srgb_from_pil
 
 Prior = Callable[[np.ndarray], np.ndarray]
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
@@ -68,31 +74,22 @@ def load_photo(spec: str | Path, max_side: int = 0) -> np.ndarray:
     affordable on camera-sized photos.
     """
     text = str(spec)
-    if text.startswith("skimage:"):
-        import skimage.data
+    side = max_side or None
+    if not text.startswith("skimage:"):
+        return load_rgb(text, max_side=side)
+    import skimage.data
 
-        name = text.split(":", 1)[1]
-        loader = getattr(skimage.data, name, None)
-        if callable(loader):
-            image = Image.fromarray(np.asarray(loader()))
-        else:
-            # Samples without a loader of their own (motorcycle_left/right of the stereo pair)
-            # are plain files next to the module.
-            matches = sorted(Path(skimage.data.__file__).parent.glob(f"{name}.*"))
-            if not matches:
-                raise ValueError(f"no scikit-image sample named {name!r}")
-            with Image.open(matches[0]) as opened:
-                image = opened.convert("RGB")
-    else:
-        with Image.open(text) as opened:
-            image = ImageOps.exif_transpose(opened)
-            image.load()
-    image = image.convert("RGB")
-    if max_side and max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(image, dtype=np.uint8)
+    name = text.split(":", 1)[1]
+    loader = getattr(skimage.data, name, None)
+    if not callable(loader):
+        # Samples without a loader of their own (motorcycle_left/right of the stereo pair)
+        # are plain files next to the module.
+        matches = sorted(Path(skimage.data.__file__).parent.glob(f"{name}.*"))
+        if not matches:
+            raise ValueError(f"no scikit-image sample named {name!r}")
+        return load_rgb(matches[0], max_side=side)
+    image = srgb_from_pil(Image.fromarray(np.asarray(loader())))
+    return np.asarray(shrink_rgb(image, side) if side else image, dtype=np.uint8)
 
 
 def random_hints(
@@ -111,13 +108,19 @@ def random_hints(
 
 
 def render(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """Join L ``(H, W)`` and ab ``(H, W, 2)`` -> sRGB ``(H, W, 3)`` float32 in [0, 1]."""
-    return lab_to_rgb(np.concatenate([lightness[..., None], ab], axis=-1).astype(np.float32))
+    """Join L ``(H, W)`` and ab ``(H, W, 2)`` -> sRGB ``(H, W, 3)`` uint8, as a saved photo."""
+    return lab_to_rgb_array(lightness.astype(np.float32), ab.astype(np.float32), bit_depth=8)
+
+
+def lightness_of(original: np.ndarray) -> np.ndarray:
+    """The Lab L ``(H, W)`` float32 of ``(H, W, 3)`` uint8 sRGB, as ``autocolor eval`` takes it."""
+    return np.ascontiguousarray(metrics.rgb_to_lab_u8(original)[..., 0])
 
 
 @dataclass(frozen=True)
 class Score:
-    """Quality of a colorization against the original: PSNR (dB, sRGB) and mean CIEDE2000."""
+    """Quality of a colorization against the original: PSNR (dB, 8-bit sRGB) and mean
+    CIEDE2000, both :mod:`autocolor.evaluate.metrics`."""
 
     psnr: float
     ciede2000: float
@@ -126,14 +129,10 @@ class Score:
 
 def score(original: np.ndarray, lightness: np.ndarray, ab: np.ndarray) -> Score:
     """Compare the rendered ``(lightness, ab)`` with ``original (H, W, 3) uint8``."""
-    from skimage.color import deltaE_ciede2000
-
-    result = render(lightness, ab)  # clipped to the sRGB gamut, as a saved photo would be
-    target = original.astype(np.float32) / 255.0
-    mse = float(np.mean((result.astype(np.float64) - target) ** 2))
-    psnr = float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
-    de = deltaE_ciede2000(rgb_to_lab(target), rgb_to_lab(result)).astype(np.float32)
-    return Score(psnr=psnr, ciede2000=float(de.mean()), per_pixel_de=de)
+    result = render(lightness, ab)  # clipped to the sRGB gamut and rounded, as a saved photo
+    de = metrics.ciede2000_map(metrics.rgb_to_lab_u8(original), metrics.rgb_to_lab_u8(result))
+    return Score(psnr=metrics.psnr(original, result), ciede2000=float(de.mean()),
+                 per_pixel_de=de)
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ def measure_hints(
         seed: base seed; trial ``t`` of count ``n`` uses ``seed + 1000 * n + t``.
         propagate_kwargs: passed to :func:`propagate_hints` (e.g. ``reach``).
     """
-    lightness = rgb_to_lab(original.astype(np.float32) / 255.0)[..., 0]
+    lightness = lightness_of(original)
     ab_prior = np.asarray(prior(lightness), dtype=np.float32)
     base = score(original, lightness, ab_prior)
     rows = []
@@ -230,7 +229,7 @@ def measure_reference(
     **transfer_kwargs: object,
 ) -> ReferenceRow:
     """Quality of :func:`transfer_reference` against the prior alone on one photo."""
-    lightness = rgb_to_lab(original.astype(np.float32) / 255.0)[..., 0]
+    lightness = lightness_of(original)
     ab_prior = np.asarray(prior(lightness), dtype=np.float32)
     base = score(original, lightness, ab_prior)
     start = time.perf_counter()
@@ -262,7 +261,7 @@ def time_large(
     colorizer adds on top of the automatic colour on a 12-megapixel photo.
     """
     big = np.asarray(Image.fromarray(photo).resize(size, Image.Resampling.BICUBIC))
-    lightness = rgb_to_lab(big.astype(np.float32) / 255.0)[..., 0]
+    lightness = lightness_of(big)
     ab_prior = np.asarray(prior(lightness), dtype=np.float32)
     hint_set = random_hints(big, hints, np.random.default_rng(0), radius=8.0)
     timings: dict[str, float] = {}
@@ -362,7 +361,7 @@ def _label(spec: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; prints Markdown tables."""
-    parser = argparse.ArgumentParser(prog="python -m autocolor.hints.measure", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python scripts/hint_measure.py", description=__doc__)
     parser.add_argument("--photos", help="folder of colour photos")
     parser.add_argument("--skimage", nargs="*", help="scikit-image sample names (astronaut ...)")
     parser.add_argument("--predict", help="prior 'package.module:callable' or 'model:NAME_OR_PATH'"
