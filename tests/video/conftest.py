@@ -51,7 +51,7 @@ def write_clip(path: Path, frames: list[np.ndarray], *, rate: int = 25,
     out = av.open(str(path), "w", format=container_format)
     stream = out.add_stream(codec, rate=rate)
     stream.height, stream.width = frames[0].shape[:2]
-    stream.pix_fmt = "yuv420p"
+    stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
     if codec == "libx264":
         stream.options = {"preset": "ultrafast", "crf": "16"}
     if time_base is not None:

@@ -159,30 +159,41 @@ class VideoSource:
             VideoError: a decode or read error, naming the frame it happened at.
         """
         import av
+        import av.logging
 
         index = 0
         last_pts: int | None = None
         streams = [self.video, *self.copied] if on_packet is not None else [self.video]
+        # FFmpeg reports some damage only in its log: a demuxer that skips a broken stretch of
+        # the file (frames silently lost), a decoder that conceals a broken frame. Errors
+        # logged by this file's demuxer or video decoder count as decode errors.
+        if av.logging.get_level() is None or av.logging.get_level() < av.logging.ERROR:
+            av.logging.set_level(av.logging.ERROR)
+        ours = {self.container.format.name, self.video.codec_context.name,
+                self.video.codec_context.codec.name}
         try:
-            for packet in self.container.demux(streams):
-                if packet.stream.index != self.video.index:
-                    if packet.dts is not None and on_packet is not None:  # not a flush packet
-                        on_packet(packet)
-                    continue
-                for frame in packet.decode():
-                    pts = frame.pts
-                    if pts is None and last_pts is not None:  # no timestamp: one tick later
-                        pts = last_pts + 1
-                    last_pts = pts if pts is not None else last_pts
-                    gray = frame.to_ndarray(format="gray")
-                    if gray.shape != (self.height, self.width):
-                        raise VideoError(self.path, f"the frame size changed from "
-                                                    f"{self.width}x{self.height} to "
-                                                    f"{gray.shape[1]}x{gray.shape[0]}", index)
-                    if index == 0:
-                        self.display_matrix = display_matrix(frame)
-                    yield VideoFrame(index, gray, pts, frame.time_base or self.time_base)
-                    index += 1
+            with av.logging.Capture(local=False) as logs:
+                for packet in self.container.demux(streams):
+                    if packet.stream.index != self.video.index:
+                        if packet.dts is not None and on_packet is not None:  # not a flush
+                            on_packet(packet)
+                        continue
+                    for frame in packet.decode():
+                        pts = frame.pts
+                        if pts is None and last_pts is not None:  # no timestamp: a tick later
+                            pts = last_pts + 1
+                        last_pts = pts if pts is not None else last_pts
+                        gray = frame.to_ndarray(format="gray")
+                        if gray.shape != (self.height, self.width):
+                            raise VideoError(self.path, f"the frame size changed from "
+                                                        f"{self.width}x{self.height} to "
+                                                        f"{gray.shape[1]}x{gray.shape[0]}", index)
+                        if index == 0:
+                            self.display_matrix = display_matrix(frame)
+                        _raise_logged_error(logs, ours, self.path, index)
+                        yield VideoFrame(index, gray, pts, frame.time_base or self.time_base)
+                        index += 1
+                    _raise_logged_error(logs, ours, self.path, index)
         except (av.FFmpegError, EOFError) as error:
             raise VideoError(self.path, f"corrupt or truncated video ({_first_line(error)})",
                              index) from error
@@ -199,6 +210,15 @@ class VideoSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _raise_logged_error(logs: list, ours: set, path: Path, index: int) -> None:
+    import av.logging
+
+    for level, name, message in logs:
+        if level <= av.logging.ERROR and name in ours:
+            raise VideoError(path, f"corrupt video ({name}: {message.strip()})", index)
+    logs.clear()
 
 
 def display_matrix(frame) -> bytes | None:
