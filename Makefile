@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_data.py --output BENCHMARKS.md
+	$(BIN)/python scripts/bench_video.py --output BENCHMARKS.md
 
 # The default training corpus from Debian packages and library sample photos (docs/corpus.md).
 corpus: $(STAMP)

@@ -49,6 +49,7 @@ class VideoOptions:
 
     temporal: TemporalConfig | None = field(default_factory=TemporalConfig)  # None: per frame
     saturation: float = 1.0
+    render_size: int | None = None  # the network's long side; None: the colorizer's
     codec: str | None = None  # None: H.264 (MPEG-4 Part 2 in AVI, VP9 in WebM)
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
@@ -98,7 +99,8 @@ class FrameColorizer:
         """Full-res L (H, W) -> L (h, w) in [0, 100] at the render shape, downscaled exactly as
         the network's input is for photos."""
         if self.shape is None:
-            self.shape = render_shape(*lightness.shape, self.colorizer.render_size)
+            size = self.options.render_size or self.colorizer.render_size
+            self.shape = render_shape(*lightness.shape, size)
         small = model_input(lightness, self.shape)[0]
         return (small + np.float32(L_SHIFT)) * np.float32(L_SCALE)
 
