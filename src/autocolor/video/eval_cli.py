@@ -158,7 +158,7 @@ def render_report(args, rows, afresh, methods, colorizer) -> str:
     lines = ["# Video colouring: flicker and accuracy", "",
              f"Made by `{' '.join(['autocolor', 'eval-video', *sys.argv[2:]])}` on "
              f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; model "
-             f"{colorizer.metadata.get('arch', '?')} at render size {colorizer.render_size}.", "",
+             f"{colorizer.metadata.get('architecture', '?')} ({args.model}) at render size {colorizer.render_size}.", "",
              "Warping error: mean |ab_t - warp(ab_t-1)| over pixels that are not occluded (Lab "
              "units; lower is steadier); ratio: to per-frame colouring of the same clip. PSNR "
              "(dB) and CIEDE2000 against the colour truth.", ""]
@@ -172,7 +172,7 @@ def render_report(args, rows, afresh, methods, colorizer) -> str:
             score = scores[method]
             cells.append(f"{score.warping_error:.3f} ({score.warping_error / base.warping_error:.2f}x)")
             cells.append(f"{score.psnr:.2f} / {score.ciede2000:.2f}")
-        lines.append(f"| {kind} | {clip.name} ({len(clip.frames)} frames) | {truth:.3f} | "
+        lines.append(f"| {kind} | {Path(clip.name).name} ({len(clip.frames)} frames) | {truth:.3f} | "
                      + " | ".join(cells) + " |")
     lines += ["", "## Summary by kind of clip", "",
               "| kind | clips | " + " | ".join(
