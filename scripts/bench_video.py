@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import autocolor_command, load_average, machine_line, photo_like, timed_run  # noqa: E402
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("AUTOCOLOR_ORT_SPINNING", "0")  # as `autocolor video` sets for itself
 
 HEADING = "## Video: `autocolor video`"
 TARGETS_FPS = {(640, 352): 15.0, (1280, 720): 6.0}
@@ -70,8 +71,10 @@ def make_clip(path: Path, width: int, height: int, seconds: float, seed: int = 0
     return path
 
 
-def stages(clip: Path, frames: int) -> list[tuple[str, float]]:
-    """Median milliseconds per frame of each stage, in this process."""
+def stages(clip: Path, frames: int) -> list[tuple[str, float, float]]:
+    """(stage, median wall milliseconds, median CPU milliseconds of the process) per frame, in
+    this process. CPU time (all threads) is the cost a busy machine cannot hide: on an idle
+    2-core machine a stage that keeps both cores busy takes about half of it in wall time."""
     from autocolor.images import LoadedImage
     from autocolor.infer.colorizer import Colorizer
     from autocolor.video.colorize import FrameColorizer, VideoOptions, frame_lightness
@@ -80,11 +83,13 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float]]:
 
     colorizer = Colorizer.from_pretrained("default", batch_size=1)
     timings: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
 
     def timed(name, work, *args):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = work(*args)
         timings.setdefault(name, []).append(time.perf_counter() - start)
+        cpu.setdefault(name, []).append(time.process_time() - start_cpu)
         return result
 
     with VideoSource(clip) as video:
@@ -121,17 +126,31 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float]]:
             sink.close()
     shape = per_frame.shape
     return [(name.replace("network", f"network at {shape[1]}x{shape[0]}"),
-             statistics.median(values) * 1e3) for name, values in timings.items()]
+             statistics.median(values) * 1e3, statistics.median(cpu[name]) * 1e3)
+            for name, values in timings.items()]
 
 
 def command_fps(short: Path, long: Path, frames_short: int, frames_long: int,
-                extra: tuple[str, ...], output: Path) -> tuple[float, float, float, str]:
+                extra: tuple[str, ...], output: Path,
+                env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
     """-> (steady frames/s, wall of the long clip, peak MB of the long clip, command)."""
     base = [*autocolor_command(), "video"]
-    wall_short, _, _ = timed_run([*base, str(short), "-o", str(output), "--overwrite", *extra])
-    wall_long, _, peak = timed_run([*base, str(long), "-o", str(output), "--overwrite", *extra])
+    saved = {key: os.environ.get(key) for key in env or {}}
+    os.environ.update(env or {})
+    try:
+        wall_short, _, _ = timed_run([*base, str(short), "-o", str(output), "--overwrite", *extra])
+        wall_long, _, peak = timed_run([*base, str(long), "-o", str(output), "--overwrite",
+                                        *extra])
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     fps = (frames_long - frames_short) / max(1e-6, wall_long - wall_short)
-    shown = " ".join(["autocolor video", long.name, "-o out.mp4 --overwrite", *extra])
+    prefix = " ".join(f"{key}={value}" for key, value in (env or {}).items())
+    shown = " ".join(filter(None, [prefix, "autocolor video", long.name, "-o out.mp4 --overwrite",
+                                   *extra]))
     return fps, wall_long, peak, shown
 
 
@@ -146,7 +165,7 @@ def main() -> int:
     memory_long_s = 4.0 if args.quick else args.long_seconds
     load_before = load_average()
     rows_speed = []
-    rows_stage: dict[tuple[int, int], list[tuple[str, float]]] = {}
+    rows_stage: dict[tuple[int, int], list[tuple[str, float, float]]] = {}
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         for width, height in TARGETS_FPS:
@@ -154,13 +173,15 @@ def main() -> int:
             short = make_clip(folder / f"{name}-{short_s:g}s.mp4", width, height, short_s)
             long = make_clip(folder / f"{name}-{long_s:g}s.mp4", width, height, long_s, seed=1)
             rows_stage[(width, height)] = stages(long, 30 if args.quick else 60)
-            for extra in ((), ("--keyframes", "3")):
+            runs = [((), None), (("--keyframes", "3"), None)]
+            if width == 640:  # ONNX Runtime's threads spinning between operators, for comparison
+                runs.append(((), {"AUTOCOLOR_ORT_SPINNING": "1"}))
+            for extra, env in runs:
                 fps, wall, peak, shown = command_fps(
                     short, long, round(short_s * RATE), round(long_s * RATE), extra,
-                    folder / "out.mp4")
-                rows_speed.append((name, shown, fps, wall, peak, extra))
-                print(f"{name} {' '.join(extra) or 'per frame network'}: {fps:.1f} frames/s",
-                      file=sys.stderr, flush=True)
+                    folder / "out.mp4", env)
+                rows_speed.append((name, shown, fps, wall, peak, extra + tuple(env or ())))
+                print(f"{shown}: {fps:.1f} frames/s", file=sys.stderr, flush=True)
         memory = []
         for seconds in (short_s, memory_long_s):
             clip = make_clip(folder / f"memory-{seconds:g}s.mp4", 1280, 720, seconds, seed=2)
@@ -199,22 +220,25 @@ def main() -> int:
         lines.append(f"| {seconds:g} s | {frames} | `autocolor video {name} -o out.mp4 "
                      f"--overwrite` | {wall:.1f} s | {peak:.0f} MB |")
     lines += ["", "### Where the time of a frame goes (one process, one stage at a time)", "",
-              "`stages()` in scripts/bench_video.py: median milliseconds per frame. The "
-              "command overlaps decoding, the middle stages and encoding in three threads, and "
-              "each stage uses both cores, so its frame time is below the sum.", "",
-              "| stage | " + " | ".join(f"{w}x{h}" for w, h in rows_stage) + " |",
+              "`stages()` in scripts/bench_video.py: median milliseconds per frame, wall time and "
+              "the process's CPU time (all threads; what a busy machine cannot hide: on an idle "
+              "2-core machine a stage that keeps both cores busy takes about half of it in wall "
+              "time). The command overlaps decoding, the middle stages and encoding in three "
+              "threads, so its frame time is below the sum.", "",
+              "| stage | " + " | ".join(f"{w}x{h} wall / CPU" for w, h in rows_stage) + " |",
               "| --- |" + " --- |" * len(rows_stage)]
-    names = [name.split(" at 3")[0] for name, _ in next(iter(rows_stage.values()))]
+    names = [name.split(" at 3")[0] for name, _, _ in next(iter(rows_stage.values()))]
     for index, name in enumerate(names):
         cells = []
         for rows in rows_stage.values():
-            label, value = rows[index]
+            label, wall, cpu = rows[index]
             where = f" ({label.split(' at ')[1].split(' ')[0]})" if "network" in label else ""
-            cells.append(f"{value:.1f} ms{where}")
+            cells.append(f"{wall:.1f} / {cpu:.1f} ms{where}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    totals = [sum(value for _, value in rows) for rows in rows_stage.values()]
+    totals = [(sum(r[1] for r in rows), sum(r[2] for r in rows)) for rows in rows_stage.values()]
     lines.append("| sum (one after another) | " + " | ".join(
-        f"{total:.1f} ms = {1000 / total:.1f} frames/s" for total in totals) + " |")
+        f"{wall:.1f} / {cpu:.1f} ms = {1000 / wall:.1f} frames/s wall, "
+        f"{2000 / cpu:.1f} if the CPU time ran on 2 idle cores" for wall, cpu in totals) + " |")
     lines.append("")
     section = "\n".join(lines)
     text = args.output.read_text(encoding="utf-8") if args.output.is_file() else "# Benchmarks\n"

@@ -238,3 +238,14 @@ def test_export_cli_errors(tiny_weights: Path, tmp_path: Path, capsys) -> None:
     assert not list(tmp_path.iterdir())
     with pytest.raises(SystemExit):
         main(["export", "tflite"])
+
+
+def test_spinning_threads_can_be_turned_off(monkeypatch):
+    """`autocolor video` sets AUTOCOLOR_ORT_SPINNING=0; photos keep ONNX Runtime's default."""
+    from autocolor.infer.onnx_backend import session_options
+
+    monkeypatch.delenv("AUTOCOLOR_ORT_SPINNING", raising=False)
+    key = "session.intra_op.allow_spinning"
+    assert session_options(2).get_session_config_entry(key) == "1"
+    monkeypatch.setenv("AUTOCOLOR_ORT_SPINNING", "0")
+    assert session_options(2).get_session_config_entry(key) == "0"

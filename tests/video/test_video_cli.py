@@ -161,6 +161,14 @@ def test_hints_file_with_frames_is_read_and_checked(tmp_path, kit, capsys):
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_unknown_encoder_is_one_line(tmp_path, kit, capsys):
+    source = kit.write_clip(tmp_path / "film.mp4", kit.pan_frames(2))
+    assert main(["video", str(source), "-o", str(tmp_path / "o.mp4"), "--codec", "nonsense",
+                 *FAST]) == 1
+    assert f"error: {source}: unknown video encoder 'nonsense'" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mp4"]
+
+
 @pytest.mark.parametrize("option", [["--reference", "missing.jpg"], ["--saturation", "-1"]])
 def test_bad_steering_is_refused_before_any_work(tmp_path, kit, capsys, option):
     source = kit.write_clip(tmp_path / "film.mp4", kit.pan_frames(2))

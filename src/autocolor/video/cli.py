@@ -164,8 +164,12 @@ def run(args: argparse.Namespace) -> int:
     if not pending:
         return 1 if errors else 0
 
-    # OpenMP threads that sleep when idle, as `autocolor colorize` sets for torch.
+    # Threads that sleep when idle: OpenMP's for torch (as `autocolor colorize` sets), and ONNX
+    # Runtime's, whose spinning between operators stole the cores from flow, joining, decoding
+    # and encoding (under load: 61 against 108 ms for network + flow + join of a 720p frame;
+    # docs/video.md). An explicit setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("AUTOCOLOR_ORT_SPINNING", "0")
     from autocolor.infer.colorizer import Colorizer
     from autocolor.video.colorize import colorize_video
 

@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("AUTOCOLOR_ORT_SPINNING", "0")  # as `autocolor video`
     from autocolor.infer.colorizer import Colorizer
     from autocolor.video.colorize import VideoOptions
     from autocolor.video.evaluate import (

@@ -285,7 +285,11 @@ class VideoSink:
             raise VideoError(path, f"cannot write ({_first_line(error)})") from error
         try:
             rate = source.rate or Fraction(25)
-            stream = self.container.add_stream(codec, rate=rate)
+            try:
+                stream = self.container.add_stream(codec, rate=rate)
+            except (ValueError, av.FFmpegError) as error:
+                raise ValueError(f"unknown video encoder {codec!r} (PyAV lists them: "
+                                 f"python -m av --codecs)") from error
             stream.width, stream.height = source.width, source.height
             # 4:2:0 needs even sides; an odd-sized source keeps its size in 4:4:4.
             even = source.width % 2 == 0 and source.height % 2 == 0
