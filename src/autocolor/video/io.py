@@ -64,6 +64,11 @@ class VideoError(Exception):
 
 
 def _first_line(error: BaseException) -> str:
+    """FFmpeg's own words for an error (PyAV's ``strerror``, without the errno and the path
+    that ``str`` adds), else the first line of its text."""
+    reason = getattr(error, "strerror", None)
+    if isinstance(reason, str) and reason:
+        return reason
     text = str(error)
     return text.splitlines()[0] if text else type(error).__name__
 
