@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 # Everything the README's commands need. `pip install autocolor` alone is the lean, torch-free
 # install that colours photos (README, "Install").
-EXTRAS := train,eval,onnx,app,video,dev
+EXTRAS := train,eval,onnx,app,video,serve,c2pa,dev
 
 .PHONY: demo test test-slow bench lint corpus train-default onnx recipes clean
 
@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_data.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_video.py --output BENCHMARKS.md
+	$(BIN)/python scripts/bench_serve.py --output BENCHMARKS.md
 
 # The default training corpus from Debian packages and library sample photos (docs/corpus.md).
 corpus: $(STAMP)

@@ -61,3 +61,101 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "recipe": {"name": "tiny-test"},
     })
     return path
+
+
+# -- XMP, read back with the standard library only -------------------------------------------------
+
+# Prefixes the provenance tests use, written out here rather than taken from autocolor, so that a
+# wrong namespace in the package fails the tests.
+XMP_PREFIXES = {
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf",
+    "http://ns.adobe.com/xap/1.0/": "xmp",
+    "http://iptc.org/std/Iptc4xmpExt/2008-02-29/": "Iptc4xmpExt",
+}
+
+
+def xmp_packet(data: bytes) -> bytes | None:
+    """The XMP packet stored in a JPEG (APP1), PNG (iTXt), WebP (XMP chunk) or TIFF (tag 700)
+    file, found by walking the container with ``struct``; None when there is none."""
+    import struct
+    import zlib
+
+    if data[:2] == b"\xff\xd8":  # JPEG: segments until the scan
+        offset = 2
+        while offset + 4 <= len(data) and data[offset] == 0xFF:
+            marker = data[offset + 1]
+            if marker == 0xDA:
+                break
+            (length,) = struct.unpack(">H", data[offset + 2:offset + 4])
+            segment = data[offset + 4:offset + 2 + length]
+            key = b"http://ns.adobe.com/xap/1.0/\x00"
+            if marker == 0xE1 and segment.startswith(key):
+                return segment[len(key):]
+            offset += 2 + length
+        return None
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        offset = 8
+        while offset + 8 <= len(data):
+            length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+            body = data[offset + 8:offset + 8 + length]
+            if kind == b"iTXt":
+                keyword, rest = body.split(b"\x00", 1)
+                compressed, _method = rest[0], rest[1]
+                _language, _translated, text = rest[2:].split(b"\x00", 2)
+                if keyword == b"XML:com.adobe.xmp":
+                    return zlib.decompress(text) if compressed else text
+            offset += 12 + length
+        return None
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        offset = 12
+        while offset + 8 <= len(data):
+            kind, length = struct.unpack("<4sI", data[offset:offset + 8])
+            if kind == b"XMP ":
+                return data[offset + 8:offset + 8 + length]
+            offset += 8 + length + (length & 1)
+        return None
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        order = "<" if data[:2] == b"II" else ">"
+        (ifd,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[ifd:ifd + 2])
+        for index in range(count):
+            entry = data[ifd + 2 + 12 * index:ifd + 14 + 12 * index]
+            tag, _type, length = struct.unpack(order + "HHI", entry[:8])
+            if tag == 700:
+                if length <= 4:
+                    return entry[8:8 + length]
+                (where,) = struct.unpack(order + "I", entry[8:12])
+                return data[where:where + length]
+        return None
+    raise ValueError(f"not a JPEG, PNG, WebP or TIFF file: {data[:12]!r}")
+
+
+def read_xmp(data: bytes) -> dict[str, str] | None:
+    """The properties of a file's XMP packet, ``{"prefix:Name": value}``, parsed with
+    ``xml.etree.ElementTree`` (attributes and simple elements of every ``rdf:Description``);
+    None when the file has no packet."""
+    import xml.etree.ElementTree as ET
+
+    packet = xmp_packet(data)
+    if packet is None:
+        return None
+    root = ET.fromstring(packet.decode("utf-8"))
+
+    def name(qualified: str) -> str:
+        namespace, _, local = qualified[1:].partition("}")
+        return f"{XMP_PREFIXES.get(namespace, namespace)}:{local}"
+
+    properties: dict[str, str] = {}
+    for description in root.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description"):
+        for key, value in description.attrib.items():
+            if not key.startswith("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"):
+                properties[name(key)] = value
+        for child in description:
+            properties[name(child.tag)] = (child.text or "").strip()
+    return properties
+
+
+@pytest.fixture(scope="session")
+def xmp_of() -> Callable[[bytes], dict[str, str] | None]:
+    """``xmp_of(file_bytes) -> {"prefix:Name": value}`` or None (standard library only)."""
+    return read_xmp

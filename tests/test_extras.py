@@ -18,7 +18,7 @@ from autocolor.extras import COMMAND_EXTRAS, EXTRAS, extra_for, missing_message
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 # Distribution names whose import name is not the distribution name with '_' for '-'.
-IMPORT_NAMES = {"scikit-image": "skimage", "scikit-learn": "sklearn",
+IMPORT_NAMES = {"scikit-image": "skimage", "scikit-learn": "sklearn", "c2pa-python": "c2pa",
                 "opencv-python-headless": "cv2"}
 
 
@@ -91,6 +91,9 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ({"torch", "kornia"}, ["train", "--data", "{out}", "--out", "{out}/run"], "train"),
     ({"torch"}, ["export", "onnx", "-o", "{out}/m.onnx"], "torch,onnx"),
     ({"skimage"}, ["eval", "--data", "{out}"], "eval"),
+    ({"fastapi"}, ["serve", "--port", "1"], "serve"),
+    ({"c2pa"}, ["colorize", "{photo}", "-o", "{out}/o", "--c2pa-cert", "{out}/c.pem",
+                "--c2pa-key", "{out}/k.pem"], "c2pa"),
 ])
 def test_a_missing_extra_is_one_line(photo: Path, tmp_path: Path, blocked, argv, extra) -> None:
     argv = [a.format(photo=photo, out=tmp_path) for a in argv]

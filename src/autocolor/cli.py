@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("autocolor.data.cli", "build the default corpus, prepare photos, fetch Unsplash Lite"),
     "export": ("autocolor.infer.export", "export a model to ONNX"),
     "app": ("autocolor.app.cli", "start the web app"),
+    "serve": ("autocolor.serve.cli", "serve the HTTP API (POST /v1/colorize)"),
     "models": ("autocolor.models.cli", "list registered architectures and installed weights"),
 }
 

@@ -16,6 +16,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "onnx": ("onnx", "onnxscript"),  # `autocolor export onnx` (with torch)
     "app": ("streamlit", "streamlit_image_coordinates"),
     "video": ("av", "cv2"),  # `autocolor video`: PyAV (FFmpeg in its wheel), OpenCV's DIS flow
+    "serve": ("fastapi", "uvicorn", "python_multipart"),
+    "c2pa": ("c2pa",),  # --c2pa-cert: signed Content Credentials
     "corpus": ("skimage", "sklearn", "matplotlib"),
 }
 # What a command needs beyond the core, named first when one of its modules is missing: a user
@@ -25,6 +27,7 @@ COMMAND_EXTRAS: dict[str, str] = {
     "export": "torch,onnx",
     "eval": "eval",
     "app": "app",
+    "serve": "serve",
     "models": "torch",
     "video": "video",
     "eval-video": "video,eval",

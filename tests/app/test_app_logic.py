@@ -290,3 +290,19 @@ def test_result_names_and_zip():
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.namelist() == ["a-color.png", "a-color-2.png", "b-color.png"]
         assert archive.read("a-color-2.png") == b"2"
+
+
+def test_downloads_carry_provenance(gray_png, tiny_weights, xmp_of):
+    import hashlib
+
+    model = logic.load_model(str(tiny_weights))
+    photo = logic.Photo.from_upload("a.png", gray_png)
+    photo.render(model, model.render_size, 1.0)
+    fields = xmp_of(photo.png())
+    assert fields is not None
+    assert fields["Iptc4xmpExt:DigitalSourceType"].endswith("/compositeWithTrainedAlgorithmicMedia")
+    assert fields["Iptc4xmpExt:AISystemUsed"] == tiny_weights.name
+    sha = hashlib.sha256(tiny_weights.read_bytes()).hexdigest()
+    assert fields["Iptc4xmpExt:AISystemVersionUsed"] == f"sha256:{sha}"
+    archive = zipfile.ZipFile(io.BytesIO(logic.zip_bytes([("a-color.png", photo.png())])))
+    assert xmp_of(archive.read("a-color.png")) == fields

@@ -172,3 +172,37 @@ def test_oracle_rejects_unknown_photos(make_photo) -> None:
     with pytest.raises(KeyError):
         oracle.colorize_lightness(lab[..., 0])
     assert oracle.colorize_lightness(rgb_to_lab_u8(make_photo(1))[..., 0]).shape == (40, 56, 2)
+
+
+def _row(name: str, ours_psnr: float, gray_psnr: float, subject: str = "") -> dict:
+    metrics = {"ssim": 0.9, "ciede2000": 10.0, "ab_auc": 0.9, "colorfulness": 20.0}
+    return {"file": name, "subject": subject, "original_colorfulness": 30.0,
+            "ours": {**metrics, "psnr": ours_psnr}, "gray": {**metrics, "psnr": gray_psnr}}
+
+
+def test_summary_counts_blotches_and_names_the_worst_photos() -> None:
+    from autocolor.evaluate.evaluator import summarize
+
+    rows = [_row("a", 20.0, 21.0), _row("b", 15.0, 19.5), _row("c", 25.0, 22.0),
+            _row("d", 10.0, 14.0)]
+    info = summarize(rows)["blotches"]
+    assert info["photos"] == 4 and info["below_gray"] == 2  # b (-4.5) and d (-4.0)
+    assert [item["file"] for item in info["worst"][:3]] == ["b", "d", "a"]
+    assert info["worst"][0]["psnr_minus_gray"] == pytest.approx(-4.5)
+
+
+def test_summary_reports_each_subject_apart() -> None:
+    from autocolor.evaluate.evaluator import summarize
+    from autocolor.evaluate.report import format_summary
+
+    rows = [_row("p1", 20.0, 22.0, "people"), _row("p2", 21.0, 22.0, "people"),
+            _row("x", 30.0, 20.0, "animal")]
+    summary = summarize(rows)
+    people = summary["by_subject"]["people"]
+    assert people["blotches"]["photos"] == 2
+    assert people["delta"]["psnr"] == pytest.approx(-1.5)
+    assert summary["by_subject"]["animal"]["delta"]["psnr"] == pytest.approx(10.0)
+    assert summary["delta"]["psnr"] == pytest.approx((-2 - 1 + 10) / 3)
+    text = format_summary({"summary": summary})
+    assert "| people | 2 | -1.50 |" in text and "below gray: **0 of 3**" in text
+    assert "by_subject" not in summarize([_row("f", 20.0, 21.0)])  # a plain folder: no subjects

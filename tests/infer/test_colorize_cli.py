@@ -369,3 +369,58 @@ def test_png_named_jpg_with_alpha_is_written_as_png(tmp_path, tiny_weights):
     with Image.open(written) as image:
         assert image.mode == "RGBA" and image.size == (64, 48)
         assert image.getpixel((3, 3))[3] == 0
+
+
+def test_outputs_carry_provenance_unless_asked_not_to(tmp_path: Path, cli_args, capsys,
+                                                      tiny_weights: Path, xmp_of) -> None:
+    import hashlib
+
+    gray_photo(40, 32).save(tmp_path / "a.jpg", quality=90)
+    gray_photo(40, 32, 1).save(tmp_path / "b.png")
+    status, _, err = colorize(capsys, tmp_path / "a.jpg", tmp_path / "b.png",
+                              "-o", tmp_path / "out", *cli_args)
+    assert status == 0, err
+    sha = hashlib.sha256(tiny_weights.read_bytes()).hexdigest()
+    for name in ("a.jpg", "b.png"):
+        fields = xmp_of((tmp_path / "out" / name).read_bytes())
+        assert fields is not None, name
+        assert fields["Iptc4xmpExt:DigitalSourceType"].endswith(
+            "/compositeWithTrainedAlgorithmicMedia")
+        assert fields["Iptc4xmpExt:AISystemUsed"] == tiny_weights.name
+        assert fields["Iptc4xmpExt:AISystemVersionUsed"] == f"sha256:{sha}"
+        assert fields["xmp:CreatorTool"].startswith("autocolor ")
+    status, _, err = colorize(capsys, tmp_path / "a.jpg", "-o", tmp_path / "bare",
+                              "--no-provenance", *cli_args)
+    assert status == 0, err
+    assert xmp_of((tmp_path / "bare" / "a.jpg").read_bytes()) is None
+    # Apart from the packet, the same pixels.
+    with Image.open(tmp_path / "out" / "a.jpg") as marked, \
+            Image.open(tmp_path / "bare" / "a.jpg") as bare:
+        assert np.array_equal(np.asarray(marked), np.asarray(bare))
+
+
+@pytest.mark.parametrize("fmt,name,pillow_format", [
+    ("webp", "a.webp", "WEBP"), ("tiff", "a.tif", "TIFF"), ("png", "a.png", "PNG"),
+    ("jpeg", "a.jpg", "JPEG"),
+])
+def test_format_option(tmp_path: Path, cli_args, capsys, xmp_of, fmt: str, name: str,
+                       pillow_format: str) -> None:
+    gray_photo(40, 32).save(tmp_path / "a.png")
+    status, out, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
+                                "--format", fmt, *cli_args)
+    assert status == 0, err
+    assert files_under(tmp_path / "out") == {name}
+    data = (tmp_path / "out" / name).read_bytes()
+    assert xmp_of(data) is not None
+    with Image.open(tmp_path / "out" / name) as written:
+        assert written.format == pillow_format and written.size == (40, 32)
+
+
+def test_format_a_photo_cannot_take_becomes_png(tmp_path: Path, cli_args, capsys) -> None:
+    deep = (np.asarray(gray_photo(40, 32)).astype(np.uint16) * 257)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    status, out, err = colorize(capsys, tmp_path / "deep.png", "-o", tmp_path / "out",
+                                "--format", "webp", *cli_args)
+    assert status == 0, err
+    assert files_under(tmp_path / "out") == {"deep.png"}
+    assert (tmp_path / "out" / "deep.png").read_bytes()[24] == 16  # still 16 bits

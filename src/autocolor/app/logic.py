@@ -26,7 +26,7 @@ from autocolor.hints.reference import REFERENCE_MAX_SIDE
 from autocolor.images import (
     ImageError,
     LoadedImage,
-    encode_image,
+    image_bytes,
     lab_to_rgb_array,
     load_image,
     load_rgb,
@@ -121,6 +121,12 @@ class ModelHandle:
     def render_size(self) -> int:
         return int(self.colorizer.render_size)
 
+    @property
+    def xmp(self) -> bytes | None:
+        """The provenance packet downloads carry (the model's name and SHA-256; see
+        :mod:`autocolor.provenance`)."""
+        return self.colorizer.xmp()
+
     def predict(self, lightness: np.ndarray, render_size: int) -> np.ndarray:
         """Full-res L (H, W) -> ab_norm (2, h, w) at the render shape (small; upsample later)."""
         with self.lock:
@@ -203,6 +209,7 @@ class Photo:
     predictions: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     render_key: tuple | None = None
     rgb: np.ndarray | None = None  # (H, W, 3) uint8 or uint16, full resolution
+    xmp: bytes | None = None  # the provenance of ``rgb`` (the model that made it)
     preview: Image.Image | None = None
 
     @classmethod
@@ -260,6 +267,7 @@ class Photo:
         assert self.loaded is not None
         ab_small = self.prediction(model, render_size)
         self.rgb = model.render(self.loaded, ab_small, saturation, self.hint_set, reference)
+        self.xmp = model.xmp
         self.preview = preview_image(self.rgb, self.loaded.alpha)
         self.render_key = key
         return True
@@ -277,9 +285,10 @@ class Photo:
         return True
 
     def png(self) -> bytes:
-        """The result as PNG at the input's exact size (alpha, 16 bits, EXIF, ICC kept)."""
+        """The result as PNG at the input's exact size (alpha, 16 bits, EXIF, ICC kept), with
+        its provenance."""
         assert self.rgb is not None and self.loaded is not None
-        return png_bytes(self.rgb, self.loaded)
+        return png_bytes(self.rgb, self.loaded, self.xmp)
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:
@@ -361,19 +370,11 @@ def result_name(upload_name: str) -> str:
     return f"{stem}-color.png"
 
 
-def png_bytes(rgb: np.ndarray, loaded: LoadedImage, compress_level: int = 3) -> bytes:
-    """Full-size PNG bytes (16-bit when the input was, alpha/EXIF/ICC kept)."""
-    encoded = encode_image(rgb, loaded, ".png")
-    if isinstance(encoded, bytes):
-        return encoded
-    options: dict[str, Any] = {}
-    if loaded.exif:
-        options["exif"] = loaded.exif
-    if loaded.icc_profile:
-        options["icc_profile"] = loaded.icc_profile
-    buffer = io.BytesIO()
-    encoded.save(buffer, "PNG", compress_level=compress_level, **options)
-    return buffer.getvalue()
+def png_bytes(rgb: np.ndarray, loaded: LoadedImage, xmp: bytes | None = None,
+              compress_level: int = 3) -> bytes:
+    """Full-size PNG bytes (16-bit when the input was, alpha/EXIF/ICC kept, ``xmp`` in an iTXt
+    chunk): the command line's encoder (:func:`autocolor.images.image_bytes`) into memory."""
+    return image_bytes(rgb, loaded, "png", xmp, png_compress_level=compress_level)
 
 
 def zip_bytes(files: Sequence[tuple[str, bytes]]) -> bytes:

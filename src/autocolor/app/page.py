@@ -157,9 +157,9 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
         st.image(photo.preview, width="stretch")
     shown = photo.preview.size
     scaled = "" if shown == (width, height) else f" (shown at {shown[0]} x {shown[1]})"
-    rgb, loaded = photo.rgb, photo.loaded
+    rgb, loaded, xmp = photo.rgb, photo.loaded, photo.xmp
     st.download_button(f"Download {logic.result_name(photo.name)}",
-                       data=lambda: logic.png_bytes(rgb, loaded),
+                       data=lambda: logic.png_bytes(rgb, loaded, xmp),
                        file_name=logic.result_name(photo.name), mime="image/png",
                        key=f"download::{file_id}", on_click="ignore", icon=":material/download:",
                        help=f"PNG at the photo's full size, {width} x {height}{scaled}.")
@@ -216,10 +216,11 @@ def photos_section(model: logic.ModelHandle | None, settings: dict, max_pixels: 
             if show_photo(upload.file_id, photo, model, settings, max_pixels):
                 done.append(photo)
     if len(done) > 1:
-        results = [(logic.result_name(p.name), p.rgb, p.loaded) for p in done]
+        results = [(logic.result_name(p.name), p.rgb, p.loaded, p.xmp) for p in done]
         download_all.download_button(
             f"Download all {len(done)} results (zip)", key="download_all", on_click="ignore",
-            data=lambda: logic.zip_bytes([(n, logic.png_bytes(rgb, ld)) for n, rgb, ld in results]),
+            data=lambda: logic.zip_bytes([(n, logic.png_bytes(rgb, ld, xmp))
+                                          for n, rgb, ld, xmp in results]),
             file_name="autocolor-results.zip", mime="application/zip", type="primary",
             icon=":material/folder_zip:")
 

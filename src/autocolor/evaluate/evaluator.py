@@ -29,6 +29,8 @@ from autocolor.evaluate.report import ReportWriter
 from autocolor.images import ImageError, lab_to_rgb_array
 
 DEFAULT_BATCH_SIZE = 8
+# A photo coloured more than this many dB (PSNR) below the gray baseline counts as a blotch.
+BLOTCH_DB = 3.0
 
 
 class LightnessColorizer(Protocol):
@@ -68,10 +70,22 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def blotches(rows: list[dict[str, Any]], threshold_db: float = BLOTCH_DB,
+             worst: int = 5) -> dict[str, Any]:
+    """How often colour does harm: photos whose PSNR is more than ``threshold_db`` below the gray
+    baseline's, and the ``worst`` photos by PSNR - gray PSNR."""
+    deltas = sorted((row["ours"]["psnr"] - row["gray"]["psnr"], row["file"]) for row in rows
+                     if np.isfinite(row["ours"]["psnr"]) and np.isfinite(row["gray"]["psnr"]))
+    return {"threshold_db": threshold_db, "photos": len(deltas),
+            "below_gray": sum(delta < -threshold_db for delta, _ in deltas),
+            "worst": [{"file": name, "psnr_minus_gray": delta} for delta, name in deltas[:worst]]}
+
+
+def summarize(rows: list[dict[str, Any]], by_subject: bool = True) -> dict[str, Any]:
     """Set-level numbers: the mean of each per-photo metric for ours and gray, their
     differences (ours - gray), the originals' mean colourfulness and the ratio of mean
-    colourfulness to it."""
+    colourfulness to it; ``blotches`` (photos more than BLOTCH_DB below gray, the worst ones);
+    with ``by_subject`` and rows that carry subjects, the same per subject."""
     summary: dict[str, Any] = {}
     for method in ("ours", "gray"):
         summary[method] = {key: _mean([row[method][key] for row in rows]) for key in METRICS}
@@ -83,12 +97,18 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
     original_cf = _mean([row["original_colorfulness"] for row in rows])
     summary["original"] = {"colorfulness": original_cf}
+    summary["blotches"] = blotches(rows)
     summary["colorfulness_ratio"] = {
         method: None
         if not original_cf or summary[method]["colorfulness"] is None
         else summary[method]["colorfulness"] / original_cf
         for method in ("ours", "gray")
     }
+    subjects = sorted({row.get("subject") or "" for row in rows} - {""})
+    if by_subject and subjects:  # a cache with subjects: each apart (people photos above all)
+        summary["by_subject"] = {
+            subject: summarize([row for row in rows if row.get("subject") == subject], False)
+            for subject in subjects}
     return summary
 
 
@@ -149,6 +169,7 @@ def evaluate_photos(
                 ours_lab = rgb_to_lab_u8(ours)
                 row: dict[str, Any] = {
                     "file": photo.name,
+                    "subject": photo.subject,
                     "width": width,
                     "height": height,
                     "scored_width": original.shape[1],

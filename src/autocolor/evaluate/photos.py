@@ -27,6 +27,7 @@ __all__ = ["DEFAULT_SPLIT", "PHOTO_SUFFIXES", "SPLIT_CHOICES", "Photo", "list_ph
 class Photo:
     path: Path  # absolute
     name: str  # path relative to the data folder, with forward slashes
+    subject: str = ""  # what it shows, from a cache's manifest (people, animal, ...); "" if unknown
 
 
 def _is_report(folder: Path) -> bool:
@@ -57,7 +58,7 @@ def list_photos(
         if split not in SPLIT_CHOICES:
             raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
         records = [r for r in read_manifest(root) if split == "all" or r.split == split]
-        photos = [Photo(root / r.file, r.file.replace(os.sep, "/")) for r in records]
+        photos = [Photo(root / r.file, r.file.replace(os.sep, "/"), r.subject) for r in records]
     else:
         excluded = Path(exclude).resolve() if exclude is not None else None
         photos = []

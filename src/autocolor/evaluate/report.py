@@ -251,7 +251,37 @@ def format_summary(result: dict[str, Any]) -> str:
             f"{_number(difference, '{:.2f}', signed=True)} |"
         )
     lines.append(f"| original | {_number(original_cf, '{:.2f}')} | 1.000 | 0.00 |")
+    lines += ["", *format_blotches(summary)]
+    if summary.get("by_subject"):
+        lines += ["", *format_subjects(summary["by_subject"])]
     return "\n".join(lines)
+
+
+def format_blotches(summary: dict[str, Any]) -> list[str]:
+    """Photos where colour does harm, and the worst ones."""
+    info = summary.get("blotches")
+    if not info or not info["photos"]:
+        return []
+    worst = ", ".join(f"`{item['file']}` {item['psnr_minus_gray']:+.2f} dB"
+                      for item in info["worst"])
+    return [f"Photos more than {info['threshold_db']:g} dB PSNR below gray: "
+            f"**{info['below_gray']} of {info['photos']}**. Worst: {worst}."]
+
+
+def format_subjects(by_subject: dict[str, Any]) -> list[str]:
+    """One row per subject: count and ours - gray."""
+    lines = ["| subject | photos | PSNR - gray | CIEDE2000 - gray | ab AuC - gray | CF ratio "
+             "| below gray by 3 dB |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for subject, part in by_subject.items():
+        delta = part["delta"]
+        lines.append(
+            f"| {subject} | {part['blotches']['photos']} | "
+            f"{_number(delta.get('psnr'), '{:.2f}', signed=True)} | "
+            f"{_number(delta.get('ciede2000'), '{:.2f}', signed=True)} | "
+            f"{_number(delta.get('ab_auc'), '{:.2f}', percent=True, signed=True)} | "
+            f"{_number(part['colorfulness_ratio'].get('ours'), '{:.2f}')} | "
+            f"{part['blotches']['below_gray']} |")
+    return lines
 
 
 def _scoring_note(settings: dict[str, Any], count: int) -> str:

@@ -19,6 +19,7 @@ class Backend(Protocol):
     name: str  # "torch", "onnx", ...
     device: str  # "cpu" or "cuda": on the CPU, batches are capped in render pixels
     metadata: dict[str, Any]  # of the file that runs (architecture, render_size, ...)
+    # Backends that run a file also have ``path`` (the file), hashed into outputs' provenance.
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:
         """L_norm (B,1,h,w) float32 in [-1, 1], h and w multiples of 32 -> ab_norm (B,2,h,w)."""
@@ -37,6 +38,7 @@ class TorchBackend:
             raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
         self.torch = torch
         self.device = device
+        self.path = Path(weights)
         self.model, self.metadata = load_model(weights, device=device)
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:

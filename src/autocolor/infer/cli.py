@@ -18,9 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from autocolor.credentials import add_c2pa_arguments, content_credentials
 from autocolor.images import (
     DEFAULT_MAX_PIXELS,
     INPUT_SUFFIXES,
+    OUTPUT_FORMATS,
+    OUTPUT_SUFFIXES,
     ImageError,
     LoadedImage,
     output_suffix,
@@ -51,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--saturation", type=float, default=1.0, help="chroma scale, 1 = as predicted")
     parser.add_argument("--hints", type=Path, help="JSON hint points (coordinates as stored)")
     parser.add_argument("--reference", type=Path, help="a colour photo of a similar scene")
+    parser.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default=None,
+                        help="output format (default: JPEG stays JPEG, everything else becomes "
+                             "PNG; a photo the format cannot hold, 16 bits or alpha in JPEG, "
+                             "becomes PNG)")
+    parser.add_argument("--no-provenance", action="store_true",
+                        help="leave out the XMP mark that says a trained model coloured the "
+                             "photo (IPTC digital source type; see the README before using it)")
+    add_c2pa_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger inputs (default {DEFAULT_MAX_PIXELS:,})")
@@ -78,9 +89,12 @@ def _expand(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
     return found, missing
 
 
-def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
+def plan_jobs(inputs: list[str], output: Path,
+              fmt: str | None = None) -> tuple[list[Job], list[str]]:
     """Map inputs to outputs; -> (jobs, error lines). Two inputs that would share an output name
-    (a.png and a.tif) keep their extension in the name instead."""
+    (a.png and a.tif) keep their extension in the name instead. ``fmt``: every output in that
+    format (a key of :data:`autocolor.images.OUTPUT_FORMATS`), else :func:`output_suffix`'s
+    rule."""
     found, missing = _expand(inputs)
     errors = [f"{item}: no such file, folder or matching glob" for item in missing]
     seen: set[Path] = set()
@@ -93,7 +107,8 @@ def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
     targets: dict[Path, list[Path]] = {}
     for source, root in unique:
         relative = source.relative_to(root)
-        target = output / relative.parent / (relative.stem + output_suffix(source))
+        suffix = OUTPUT_SUFFIXES[fmt][0] if fmt else output_suffix(source)
+        target = output / relative.parent / (relative.stem + suffix)
         targets.setdefault(target, []).append(source)
     jobs: list[Job] = []
     input_paths = {source.resolve() for source, _ in unique}
@@ -181,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
 
     from autocolor.images import save_image
 
-    jobs, errors = plan_jobs(args.inputs, args.output)
+    jobs, errors = plan_jobs(args.inputs, args.output, args.format)
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     pending = [job for job in jobs if args.overwrite or not job.target.exists()]
@@ -254,6 +269,13 @@ def run(args: argparse.Namespace) -> int:
                                               device=args.device, render_size=args.render_size,
                                               batch_size=args.batch_size,
                                               max_pixels=args.max_pixels)
+        xmp = colorizer.xmp(provenance=not args.no_provenance)  # the same mark on every output
+        try:
+            credentials = content_credentials(args, colorizer.provenance)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        sign = credentials.sign if credentials is not None else None
         for batch in batches:
             plans = []  # the per-photo policy: limits, hints on the photo, the output's name
             for job, loaded in batch:
@@ -275,7 +297,8 @@ def run(args: argparse.Namespace) -> int:
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue
-                saving.append((job, savers.submit(save_image, rgb, plan.target, plan.loaded)))
+                saving.append((job, savers.submit(save_image, rgb, plan.target, plan.loaded,
+                                                  xmp, sign)))
                 del rgb
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)

@@ -27,8 +27,8 @@ from PIL import Image
 
 from autocolor.images import (
     DEFAULT_MAX_PIXELS,
-    ImageError,
     LoadedImage,
+    PixelLimitError,
     fit_target,
     lab_to_rgb_array,
     lightness_from_pil,
@@ -44,6 +44,7 @@ from autocolor.infer.pipeline import (
     render_shape,
     upsample_ab,
 )
+from autocolor.provenance import Provenance
 from autocolor.weights import resolve_weights
 
 if TYPE_CHECKING:
@@ -70,18 +71,19 @@ class PhotoPlan:
 
 
 def reference_rgb(reference: Any, max_pixels: int = DEFAULT_MAX_PIXELS,
-                  max_side: int | None = None) -> np.ndarray:
+                  max_side: int | None = None, name: str | None = None) -> np.ndarray:
     """A reference photo as used: (h, w, 3) uint8 sRGB, long side at most ``max_side`` (default
     :data:`autocolor.hints.reference.REFERENCE_MAX_SIDE`, the size the transfer matches at).
 
     ``reference`` is a path or the file's bytes (read with :func:`autocolor.images.load_rgb`,
     under its limits), a Pillow image, or an (h, w, 3) uint8 array; an array that is small
     enough already comes back as it is, so a reference prepared once costs nothing per photo.
+    ``name`` names it in errors (default: the path).
     """
     if max_side is None:
         from autocolor.hints.reference import REFERENCE_MAX_SIDE as max_side
     if isinstance(reference, (str, os.PathLike, bytes)):
-        return load_rgb(reference, max_pixels, max_side=max_side)
+        return load_rgb(reference, max_pixels, name=name, max_side=max_side)
     if isinstance(reference, Image.Image):
         return np.asarray(shrink_rgb(srgb_from_pil(reference), max_side), dtype=np.uint8)
     rgb = np.asarray(reference)
@@ -101,12 +103,16 @@ class Colorizer:
         metadata: what is known about the model (default: the backend's).
         batch_size: photos whose renders have the same shape share a network run.
         max_pixels: the largest photo :meth:`plan` accepts.
+        model_name: names the model in the provenance of outputs (default: the weights file's
+            name).
     """
 
     def __init__(self, backend: Backend, render_size: int | None = None,
                  metadata: dict[str, Any] | None = None, batch_size: int = 8,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+                 max_pixels: int = DEFAULT_MAX_PIXELS, model_name: str | None = None) -> None:
         self.backend = backend
+        self.model_name = model_name
+        self._provenance: Provenance | None = None
         self.metadata = dict(backend.metadata if metadata is None else metadata)
         self.render_size = int(render_size or self.metadata.get("render_size",
                                                                 DEFAULT_RENDER_SIZE))
@@ -130,7 +136,27 @@ class Colorizer:
                                  "not torch; pass the .safetensors weights for torch")
             backend = "onnx"
         runner = create_backend(backend, weights, device)
-        return cls(runner, render_size, None, batch_size, max_pixels)
+        # An installed name ("default") names the model; a path is named by its file.
+        name = str(name_or_path) if not Path(name_or_path).suffix else Path(name_or_path).name
+        return cls(runner, render_size, None, batch_size, max_pixels, model_name=name)
+
+    @property
+    def provenance(self) -> Provenance | None:
+        """What outputs say about the model (:class:`autocolor.provenance.Provenance`: the
+        model's name and the SHA-256 of the weights file that runs, hashed once), or None for a
+        backend that runs no file (a stand-in in tests)."""
+        if self._provenance is None:
+            path = getattr(self.backend, "path", None)
+            if path is None:
+                return None
+            self._provenance = Provenance.for_weights(path, self.model_name)
+        return self._provenance
+
+    def xmp(self, provenance: bool = True) -> bytes | None:
+        """The XMP packet every output of this colorizer carries (None with ``provenance=False``,
+        the command line's ``--no-provenance``)."""
+        mark = self.provenance if provenance else None
+        return mark.xmp() if mark is not None else None
 
     # -- the per-photo policy -----------------------------------------------------------------
 
@@ -157,7 +183,7 @@ class Colorizer:
         """
         width, height = loaded.size
         if width * height > self.max_pixels:
-            raise ImageError(name, f"too many pixels ({width}x{height} > limit "
+            raise PixelLimitError(name, f"too many pixels ({width}x{height} > limit "
                                    f"{self.max_pixels:,})")
         saturation = float(saturation)
         if not np.isfinite(saturation) or saturation < 0:
@@ -300,11 +326,11 @@ class Colorizer:
         return Image.fromarray(rgb, "RGBA" if rgb.shape[-1] == 4 else "RGB")
 
     def colorize_file(self, source: str | os.PathLike, target: str | os.PathLike,
-                      **steering) -> Path:
+                      provenance: bool = True, **steering) -> Path:
         """Read ``source`` (under ``max_pixels``), colour it and write ``target`` atomically, as
         ``autocolor colorize`` does; -> the path written (``.png`` for a ``.jpg`` target that
         JPEG cannot hold). ``steering`` as for :meth:`plan` (hints in upright coordinates
-        unless ``hints_as_stored=True``).
+        unless ``hints_as_stored=True``); ``provenance``: the XMP mark (:meth:`xmp`).
 
         Raises:
             ImageError: the photo cannot be read (one line naming the file).
@@ -316,7 +342,8 @@ class Colorizer:
         loaded = load_image(source, self.max_pixels)
         plan = self.plan(loaded, target, name=str(source), **steering)
         assert plan.target is not None
-        return save_image(self.colorize_plans([plan])[0], plan.target, loaded)
+        return save_image(self.colorize_plans([plan])[0], plan.target, loaded,
+                          xmp=self.xmp(provenance))
 
 
 def _array_to_pil(array: np.ndarray) -> Image.Image:

@@ -26,7 +26,6 @@ in the metadata.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import sys
@@ -35,6 +34,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from autocolor.provenance import file_sha256
 
 # ONNX opset of the export: 18 is what torch's exporter translates to natively; 17 is the floor.
 DEFAULT_OPSET = 18
@@ -69,14 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help=f"ONNX opset, at least 17 (default {DEFAULT_OPSET})")
     onnx.add_argument("--no-verify", action="store_true",
                       help="skip the torch vs ONNX Runtime comparison after exporting")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_temperature(model) -> float | None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
 from autocolor.color.lab_numpy import lab_to_srgb_into, map_strips, scratch
+from autocolor.infer.guided import guided_coefficients
 
 # Long side the network sees when the weights' metadata does not say otherwise.
 DEFAULT_RENDER_SIZE = 384
@@ -140,30 +141,56 @@ def _enlarges(small: tuple[int, int], height: int, width: int) -> bool:
     return height >= small[0] and width >= small[1]
 
 
-def upsample_ab(ab_norm: np.ndarray, height: int, width: int) -> np.ndarray:
-    """ab_norm (2, h, w) -> ab (H, W, 2) float32 in Lab units at full resolution."""
+def guide_at(lightness: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Full-res L (H, W) -> L (h, w) in [0, 100] at the render shape, as the network saw it."""
+    return (model_input(lightness, shape)[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
+
+
+def _planes(lightness: np.ndarray, ab_small: np.ndarray, guided: bool) -> np.ndarray:
+    """What to upsample: ab itself (2, h, w), or its guided-filter coefficients (4, h, w)."""
+    if not guided:
+        return ab_small
+    return guided_coefficients(guide_at(lightness, ab_small.shape[1:]), ab_small)
+
+
+def upsample_ab(ab_norm: np.ndarray, height: int, width: int,
+                lightness: np.ndarray | None = None) -> np.ndarray:
+    """ab_norm (2, h, w) -> ab (H, W, 2) float32 in Lab units at full resolution.
+
+    With the full-res ``lightness`` (H, W), the upsampling is edge-aware (the fast guided
+    filter, :mod:`autocolor.infer.guided`); without it, bilinear.
+    """
     ab_small = ab_norm.astype(np.float32) * np.float32(AB_SCALE)
     if not _enlarges(ab_small.shape[1:], height, width):  # a photo smaller than the render
         planes = [resize_plane(ab_small[channel], height, width) for channel in range(2)]
         return np.stack(planes, axis=-1)
-    upsampler = _Upsampler(ab_small, height, width)
+    guided = lightness is not None
+    if guided:
+        lightness = lightness.astype(np.float32, copy=False)
+    upsampler = _Upsampler(_planes(lightness, ab_small, guided), height, width)
     out = np.empty((height, width, 2), dtype=np.float32)
 
     def strip(top: int, bottom: int) -> None:
         plane = scratch("upsample_plane", (bottom - top, width))
         for channel in range(2):
-            out[top:bottom, :, channel] = upsampler.strip(channel, top, bottom, plane)
+            upsampler.strip(channel, top, bottom, plane)
+            if guided:  # ab = A * L + B
+                plane *= lightness[top:bottom]
+                plane += upsampler.strip(2 + channel, top, bottom,
+                                         scratch("upsample_offset", (bottom - top, width)))
+            out[top:bottom, :, channel] = plane
 
     map_strips(height, width, strip)
     return out
 
 
 def render_rgb(lightness: np.ndarray, ab_norm: np.ndarray, bit_depth: int = 8,
-               saturation: float = 1.0) -> np.ndarray:
+               saturation: float = 1.0, guided: bool = False) -> np.ndarray:
     """Full-res L (H, W) + ab_norm (2, h, w) at the render size -> sRGB (H, W, 3) uint8/uint16.
 
-    The same as ``lab_to_rgb_array(lightness, saturation * upsample_ab(ab_norm, H, W))`` but
-    fused per strip of rows: no full-resolution ab, all cores.
+    The same as ``lab_to_rgb_array(lightness, saturation * upsample_ab(ab_norm, H, W, L))``
+    (``guided``: edge-aware, else bilinear) but fused per strip of rows: no full-resolution ab,
+    all cores.
     """
     from autocolor.images import lab_to_rgb_array
 
@@ -173,13 +200,19 @@ def render_rgb(lightness: np.ndarray, ab_norm: np.ndarray, bit_depth: int = 8,
         ab = np.stack([resize_plane(ab_small[c], height, width) for c in range(2)], axis=-1)
         return lab_to_rgb_array(lightness, ab, bit_depth)
     lightness = lightness.astype(np.float32, copy=False)
-    upsampler = _Upsampler(ab_small, height, width)
+    upsampler = _Upsampler(_planes(lightness, ab_small, guided), height, width)
     out = np.empty((height, width, 3), dtype=np.uint16 if bit_depth == 16 else np.uint8)
 
     def strip(top: int, bottom: int) -> None:
         shape = (bottom - top, width)
         a = upsampler.strip(0, top, bottom, scratch("render_a", shape))
         b = upsampler.strip(1, top, bottom, scratch("render_b", shape))
+        if guided:  # ab = A * L + B
+            rows = lightness[top:bottom]
+            a *= rows
+            a += upsampler.strip(2, top, bottom, scratch("render_offset", shape))
+            b *= rows
+            b += upsampler.strip(3, top, bottom, scratch("render_offset", shape))
         lab_to_srgb_into(lightness[top:bottom], a, b, out[top:bottom])
 
     map_strips(height, width, strip)

@@ -1,0 +1,123 @@
+"""Signed C2PA Content Credentials on outputs, when the user gives a certificate and a key.
+
+The XMP packet (:mod:`autocolor.provenance`) is a label anyone can strip or forge; a C2PA manifest
+is signed: it binds the statement "created from a photo and a trained model's output" (the action
+``c2pa.created`` with the IPTC digital source type ``compositeWithTrainedAlgorithmicMedia``, the
+software, the model's name and SHA-256) to the image's bytes with the user's certificate, and
+Content Credentials readers (``c2patool``, the CAI's verify site) show who signed it.
+
+The signing is the ``c2pa-python`` package's (the ``c2pa`` extra): ``Builder`` and ``Signer``
+around the C2PA reference library. The manifest JSON is :meth:`Provenance.c2pa_manifest
+<autocolor.provenance.Provenance.c2pa_manifest>`; this module only loads the credentials and
+signs bytes, for :func:`autocolor.images.save_image` and the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from autocolor.provenance import Provenance
+
+ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
+# Media types c2pa-python embeds into, per output format.
+MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp",
+               "tiff": "image/tiff"}
+
+
+@dataclass(frozen=True)
+class ContentCredentials:
+    """A signing certificate chain and its private key (PEM), and the model they vouch for.
+
+    Args:
+        certificates: the signing certificate first, then any intermediates (PEM). C2PA asks for
+            a v3 certificate with digitalSignature key usage, an extended key usage such as
+            emailProtection or documentSigning, and subject and authority key identifiers.
+        private_key: the signing certificate's key (PEM, PKCS#8).
+        provenance: what the manifest states.
+        algorithm: the key's signature algorithm (ES256 for a P-256 EC key, PS256 for RSA...).
+        timestamp_url: an RFC 3161 time-stamp authority, or None.
+    """
+
+    certificates: bytes
+    private_key: bytes
+    provenance: Provenance
+    algorithm: str = "es256"
+    timestamp_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"C2PA algorithm must be one of {', '.join(ALGORITHMS)}, "
+                             f"got {self.algorithm!r}")
+        if b"-----BEGIN CERTIFICATE-----" not in self.certificates:
+            raise ValueError("the C2PA certificate file holds no PEM certificate")
+        if b"PRIVATE KEY-----" not in self.private_key:
+            raise ValueError("the C2PA key file holds no PEM private key")
+
+    @classmethod
+    def from_files(cls, certificates: str | os.PathLike, private_key: str | os.PathLike,
+                   provenance: Provenance, algorithm: str = "es256") -> ContentCredentials:
+        """Read the PEM files (raises OSError naming a missing one, ValueError for bad ones)."""
+        return cls(Path(certificates).read_bytes(), Path(private_key).read_bytes(), provenance,
+                   algorithm)
+
+    def sign(self, data: bytes, fmt: str) -> bytes:
+        """An encoded image (``fmt``: a key of :data:`MEDIA_TYPES`) -> the same image with a
+        signed C2PA manifest embedded (pixels, EXIF, ICC and XMP untouched).
+
+        Raises:
+            ValueError: the signature could not be made (a certificate C2PA refuses, a key
+                that does not match it), in one line.
+        """
+        import c2pa  # the c2pa extra
+
+        info = c2pa.C2paSignerInfo(self.algorithm.encode("ascii"), self.certificates,
+                                   self.private_key,
+                                   self.timestamp_url.encode() if self.timestamp_url else None)
+        manifest = json.dumps(self.provenance.c2pa_manifest())
+        signed = io.BytesIO()
+        try:
+            with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest) as builder:
+                builder.sign(signer, MEDIA_TYPES[fmt], io.BytesIO(data), signed)
+        except c2pa.C2paError as error:
+            raise ValueError(f"C2PA signing failed: {str(error).splitlines()[0]}") from None
+        return signed.getvalue()
+
+
+def add_c2pa_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of signed C2PA Content Credentials (``autocolor colorize`` and ``serve``)."""
+    parser.add_argument("--c2pa-cert", type=Path, default=None,
+                        help="sign every output with C2PA Content Credentials: the signing "
+                             "certificate chain, PEM (needs --c2pa-key and the c2pa extra)")
+    parser.add_argument("--c2pa-key", type=Path, default=None,
+                        help="the private key of --c2pa-cert, PEM")
+    parser.add_argument("--c2pa-alg", default="es256",
+                        help="the key's signature algorithm: es256 (P-256, default), es384, "
+                             "es512, ps256, ps384, ps512, ed25519")
+
+
+def content_credentials(args: argparse.Namespace,
+                        provenance: Provenance | None) -> ContentCredentials | None:
+    """The :class:`ContentCredentials` the options ask for, or None.
+
+    Raises:
+        ValueError: one of the two files without the other, with --no-provenance, or bad files
+            (one line).
+    """
+    if args.c2pa_cert is None and args.c2pa_key is None:
+        return None
+    if args.c2pa_cert is None or args.c2pa_key is None:
+        raise ValueError("--c2pa-cert and --c2pa-key go together")
+    if args.no_provenance or provenance is None:
+        raise ValueError("--no-provenance and C2PA signing contradict each other")
+    import c2pa  # noqa: F401 - the c2pa extra; autocolor.cli names it when missing
+
+    try:
+        return ContentCredentials.from_files(args.c2pa_cert, args.c2pa_key, provenance,
+                                             args.c2pa_alg)
+    except OSError as error:
+        raise ValueError(f"{error.filename}: {error.strerror}") from None

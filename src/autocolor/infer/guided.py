@@ -1,0 +1,68 @@
+"""Edge-aware upsampling of ab, guided by the lightness (the fast guided filter).
+
+The network predicts ab at the render size (long side ~384); a 12 MP photo is ten times larger
+on each side. Bilinear upsampling blurs colour across every edge of the photo: a red coat bleeds
+into the wall behind it over ten pixels. The guided filter (He, Sun and Tang 2010) models ab, in
+each small window, as a linear function of the lightness, ``ab = A * L + B``, fitted by ridge
+regression (``eps``); its fast form (He and Sun 2015) fits A and B at the render size, upsamples
+them bilinearly, and applies them to the full-resolution L. Colour edges then follow the
+photo's own edges, at the cost of upsampling four planes instead of two and one multiply-add per
+pixel. Where L is flat in a window, A is ~0 and the result is the bilinear one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import uniform_filter
+
+# Window radius at the render size (pixels) and the ridge term, in (L units)^2: a window whose
+# lightness varies by less than ~sqrt(eps) is treated as flat (plain bilinear colour). Chosen on
+# the validation photos (docs/recipes.md).
+GUIDED_RADIUS = 2
+GUIDED_EPS = 25.0
+
+
+def guided_coefficients(lightness_small: np.ndarray, ab_small: np.ndarray,
+                        radius: int = GUIDED_RADIUS, eps: float = GUIDED_EPS) -> np.ndarray:
+    """Fit ab ~ A * L + B in every (2r+1)^2 window at the render size.
+
+    Args:
+        lightness_small: (h, w) float32 L in [0, 100], the guide at the render size.
+        ab_small: (2, h, w) float32 ab (any units; A and B come out in the same units).
+        radius: window radius in pixels (>= 1).
+        eps: ridge regularisation in (L units)^2 (> 0).
+
+    Returns:
+        (4, h, w) float32: A_a, A_b, B_a, B_b, each averaged over the windows covering a pixel
+        (the guided filter's second pass), ready to be upsampled and applied as
+        ``a = A_a * L + B_a``, ``b = A_b * L + B_b``.
+    """
+    if lightness_small.ndim != 2 or ab_small.shape != (2, *lightness_small.shape):
+        raise ValueError(f"expected L (h, w) and ab (2, h, w), got {lightness_small.shape} and "
+                         f"{ab_small.shape}")
+    if radius < 1 or eps <= 0:
+        raise ValueError(f"radius must be >= 1 and eps > 0, got {radius}, {eps}")
+    size = 2 * radius + 1
+
+    def box(plane: np.ndarray) -> np.ndarray:
+        return uniform_filter(plane, size=size, mode="reflect")
+
+    guide = lightness_small.astype(np.float32, copy=False)
+    mean_l = box(guide)
+    var_l = box(guide * guide) - mean_l * mean_l
+    out = np.empty((4, *guide.shape), dtype=np.float32)
+    for channel in range(2):
+        plane = ab_small[channel].astype(np.float32, copy=False)
+        mean_p = box(plane)
+        slope = (box(guide * plane) - mean_l * mean_p) / (var_l + np.float32(eps))
+        offset = mean_p - slope * mean_l
+        out[channel] = box(slope)
+        out[2 + channel] = box(offset)
+    return out
+
+
+def apply_coefficients(coefficients: np.ndarray, lightness: np.ndarray) -> np.ndarray:
+    """(4, H, W) upsampled coefficients and the full-res L (H, W) -> ab (H, W, 2)."""
+    a = coefficients[0] * lightness + coefficients[2]
+    b = coefficients[1] * lightness + coefficients[3]
+    return np.stack([a, b], axis=-1).astype(np.float32, copy=False)

@@ -1,0 +1,1 @@
+"""``autocolor serve``: colouring over HTTP (FastAPI + uvicorn, the ``serve`` extra)."""

@@ -1,0 +1,160 @@
+"""Provenance: the XMP packet, written into every output format and read back with the standard
+library (``xmp_of``, tests/conftest.py), with EXIF and ICC kept beside it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from autocolor import __version__
+from autocolor.images import LoadedImage, image_bytes, load_image, save_image
+from autocolor.provenance import DIGITAL_SOURCE_TYPE, Provenance, file_sha256
+
+SHA = "ab" * 32
+IPTC_TYPE = ("http://cv.iptc.org/newscodes/digitalsourcetype/"
+             "compositeWithTrainedAlgorithmicMedia")
+MAKE = 0x010F
+
+
+def _expected(name: str = "default", sha: str = SHA) -> dict[str, str]:
+    return {
+        "Iptc4xmpExt:DigitalSourceType": IPTC_TYPE,
+        "xmp:CreatorTool": f"autocolor {__version__}",
+        "Iptc4xmpExt:AISystemUsed": name,
+        "Iptc4xmpExt:AISystemVersionUsed": f"sha256:{sha}",
+    }
+
+
+def test_packet_says_a_trained_model_made_it(xmp_of) -> None:
+    packet = Provenance("default", SHA).xmp()
+    assert packet.startswith(b"<?xpacket begin=") and packet.endswith(b'<?xpacket end="w"?>')
+    assert DIGITAL_SOURCE_TYPE == IPTC_TYPE
+    # A PNG holding only the packet is the smallest file xmp_of reads.
+    data = image_bytes(np.zeros((2, 3, 3), np.uint8),
+                       LoadedImage(lightness=np.zeros((2, 3), np.float32)), "png", packet)
+    assert xmp_of(data) == _expected()
+
+
+def test_packet_escapes_names() -> None:
+    import xml.etree.ElementTree as ET
+
+    packet = Provenance('my "best" <model> & co.safetensors', SHA).xmp()
+    root = ET.fromstring(packet)  # still well-formed XML
+    description = next(root.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description"))
+    assert description.get("{http://iptc.org/std/Iptc4xmpExt/2008-02-29/}AISystemUsed") == \
+        'my "best" <model> & co.safetensors'
+
+
+def test_provenance_checks_the_digest_and_hashes_files(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="64 lowercase hex"):
+        Provenance("x", "not-a-digest")
+    weights = tmp_path / "m.onnx"
+    weights.write_bytes(b"weights" * 1000)
+    mark = Provenance.for_weights(weights)
+    assert mark.model_name == "m.onnx"
+    assert mark.model_sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
+    weights.write_bytes(b"other weights")  # a changed file is hashed again
+    assert file_sha256(weights) == hashlib.sha256(b"other weights").hexdigest()
+
+
+def test_tags_for_containers_without_xmp() -> None:
+    tags = Provenance("default", SHA).tags()
+    assert tags["digital_source_type"] == IPTC_TYPE
+    assert tags["ai_system_version_used"] == f"sha256:{SHA}"
+    assert "trained model" in tags["comment"] and SHA in tags["comment"]
+    assert all(isinstance(v, str) and "\n" not in v for v in tags.values())
+
+
+# -- every output format ------------------------------------------------------------------------
+
+
+def _exif_bytes() -> bytes:
+    exif = Image.Exif()
+    exif[MAKE] = "TestCam"
+    return exif.tobytes()
+
+
+def _srgb_icc() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _loaded(height: int = 12, width: int = 20, bit_depth: int = 8,
+            alpha: bool = False) -> LoadedImage:
+    alpha_plane = None
+    if alpha:
+        alpha_plane = np.full((height, width), 40000 if bit_depth == 16 else 100,
+                              np.uint16 if bit_depth == 16 else np.uint8)
+    return LoadedImage(lightness=np.full((height, width), 50.0, np.float32), alpha=alpha_plane,
+                       bit_depth=bit_depth, exif=_exif_bytes(), icc_profile=_srgb_icc())
+
+
+def _rgb(smooth_rgb, bit_depth: int = 8) -> np.ndarray:
+    rgb = smooth_rgb(3, 12, 20)
+    return rgb.astype(np.uint16) * 257 if bit_depth == 16 else rgb
+
+
+@pytest.mark.parametrize("fmt,bit_depth,alpha", [
+    ("png", 8, False), ("png", 8, True), ("png", 16, False), ("png", 16, True),
+    ("jpeg", 8, False), ("webp", 8, False), ("webp", 8, True), ("tiff", 8, False),
+    ("tiff", 8, True),
+])
+def test_every_format_carries_the_packet_and_keeps_exif_and_icc(
+        smooth_rgb, xmp_of, fmt: str, bit_depth: int, alpha: bool) -> None:
+    loaded = _loaded(bit_depth=bit_depth, alpha=alpha)
+    rgb = _rgb(smooth_rgb, bit_depth)
+    packet = Provenance("default", SHA).xmp()
+    data = image_bytes(rgb, loaded, fmt, packet)
+    assert xmp_of(data) == _expected()
+    plain = image_bytes(rgb, loaded, fmt)
+    assert xmp_of(plain) is None  # no packet unless asked for
+    with Image.open(io.BytesIO(data)) as written, Image.open(io.BytesIO(plain)) as without:
+        assert written.format == {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP",
+                                  "tiff": "TIFF"}[fmt]
+        assert written.size == (20, 12)
+        assert written.getexif()[MAKE] == "TestCam"
+        assert written.info.get("icc_profile") == _srgb_icc()
+        assert written.info.get("xmp") == packet  # Pillow finds it where xmp_of did
+        # The packet changes no pixel.
+        assert np.array_equal(np.asarray(written), np.asarray(without))
+    if bit_depth == 16:
+        assert data[24] == 16  # IHDR bit depth: still a 16-bit PNG
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp", ".tif"])
+def test_save_image_writes_the_packet(tmp_path: Path, smooth_rgb, xmp_of, suffix: str) -> None:
+    loaded = _loaded()
+    path = save_image(_rgb(smooth_rgb), tmp_path / f"o{suffix}", loaded,
+                      xmp=Provenance("default", SHA).xmp())
+    assert xmp_of(path.read_bytes()) == _expected()
+    reread = load_image(path)  # the output is still a photo autocolor reads
+    assert reread.size == (20, 12)
+
+
+def test_formats_that_cannot_hold_the_photo_are_refused(smooth_rgb) -> None:
+    with pytest.raises(ValueError, match="16-bit"):
+        image_bytes(_rgb(smooth_rgb, 16), _loaded(bit_depth=16), "webp")
+    with pytest.raises(ValueError, match="transparent"):
+        image_bytes(_rgb(smooth_rgb), _loaded(alpha=True), "jpeg")
+    with pytest.raises(ValueError, match="unknown output format"):
+        image_bytes(_rgb(smooth_rgb), _loaded(), "gif")
+
+
+def test_colorizer_provenance_names_the_file_that_runs(tiny_weights: Path, xmp_of,
+                                                       tmp_path: Path) -> None:
+    from autocolor.infer.colorizer import Colorizer
+
+    colorizer = Colorizer.from_pretrained(tiny_weights, backend="torch")
+    mark = colorizer.provenance
+    assert mark is not None and mark.model_name == tiny_weights.name
+    assert mark.model_sha256 == hashlib.sha256(tiny_weights.read_bytes()).hexdigest()
+    source = tmp_path / "gray.png"
+    Image.fromarray(np.tile(np.arange(0, 256, 8, dtype=np.uint8), (16, 1))).save(source)
+    marked = colorizer.colorize_file(source, tmp_path / "a.png")
+    assert xmp_of(marked.read_bytes()) == _expected(tiny_weights.name, mark.model_sha256)
+    unmarked = colorizer.colorize_file(source, tmp_path / "b.png", provenance=False)
+    assert xmp_of(unmarked.read_bytes()) is None
