@@ -99,9 +99,31 @@ def test_per_frame_and_temporal_outputs_differ_only_after_the_first_frame(tmp_pa
 
 
 def test_container_metadata_keeps_descriptive_tags_and_says_who_made_it():
-    tags = container_metadata({"title": "Wedding 1952", "encoder": "Lavf", "major_brand": "isom"})
-    assert tags["title"] == "Wedding 1952"
-    assert "major_brand" not in tags and tags["encoder"] == "autocolor"
+    from autocolor.provenance import SOFTWARE, Provenance
+
+    source = {"title": "Wedding 1952", "encoder": "Lavf", "major_brand": "isom",
+              "comment": "reel 3"}
+    tags = container_metadata(source)
+    assert tags == {"title": "Wedding 1952", "comment": "reel 3", "encoder": SOFTWARE}
+    marked = container_metadata(source, Provenance("default", "ab" * 32))
+    assert marked["title"] == "Wedding 1952"
+    assert marked["comment"].startswith("Colourised by a trained model")
+    assert marked["ai_system_version_used"] == "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_output_says_a_trained_model_coloured_it(tmp_path, kit, colorizer, suffix):
+    from autocolor.provenance import DIGITAL_SOURCE_TYPE, file_sha256
+
+    source = kit.write_clip(tmp_path / f"in{suffix}", kit.pan_frames(3))
+    marked = colorize_video(colorizer, source, tmp_path / f"out{suffix}").path
+    tags = {key.lower(): value for key, value in kit.read_video(marked)["metadata"].items()}
+    assert tags["digital_source_type"] == DIGITAL_SOURCE_TYPE
+    assert tags["ai_system_version_used"] == "sha256:" + file_sha256(colorizer.backend.path)
+    assert tags["comment"].startswith("Colourised by a trained model")
+    plain = colorize_video(colorizer, source, tmp_path / f"plain{suffix}",
+                           VideoOptions(provenance=False)).path
+    assert "digital_source_type" not in {k.lower() for k in kit.read_video(plain)["metadata"]}
 
 
 def test_source_reports_frame_count_and_rate(tmp_path, kit):

@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"constant quality, lower is better (default {DEFAULT_CRF})")
     parser.add_argument("--preset", default=DEFAULT_PRESET,
                         help=f"x264 speed preset (default {DEFAULT_PRESET})")
+    parser.add_argument("--no-provenance", action="store_true",
+                        help="leave out the tags saying a trained model coloured the film")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger frames (default {DEFAULT_MAX_PIXELS:,})")
@@ -228,7 +230,8 @@ def _options(args: argparse.Namespace):
             settings["history"] = args.history
         temporal = TemporalConfig(**settings)
     return VideoOptions(temporal=temporal, saturation=args.saturation, codec=args.codec,
-                        crf=args.crf, preset=args.preset, max_pixels=args.max_pixels)
+                        crf=args.crf, preset=args.preset, max_pixels=args.max_pixels,
+                        provenance=not args.no_provenance)
 
 
 def _video_hints(frame_hints, source: Path, max_pixels: int):

@@ -50,6 +50,7 @@ class VideoOptions:
     temporal: TemporalConfig | None = field(default_factory=TemporalConfig)  # None: per frame
     saturation: float = 1.0
     render_size: int | None = None  # the network's long side; None: the colorizer's
+    provenance: bool = True  # tag the output as made by a trained model (autocolor.provenance)
     codec: str | None = None  # None: H.264 (MPEG-4 Part 2 in AVI, VP9 in WebM)
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
@@ -229,8 +230,9 @@ def colorize_video(colorizer, source: str | os.PathLike, target: str | os.PathLi
         if hints is not None and hints.last_frame > 0 and options.temporal is not None:
             _prepare_hints(source, options, frames, hints)
         with atomic_path(target) as temp:
+            mark = colorizer.provenance if options.provenance else None
             sink = VideoSink(temp, video, container_format, options.codec, options.crf,
-                             options.preset)
+                             options.preset, mark)
             try:
                 _run(video, sink, frames, on_frame)
                 sink.close()

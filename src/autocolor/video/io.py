@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autocolor.provenance import SOFTWARE, Provenance
+
 # Output containers by file suffix (FFmpeg muxer names).
 CONTAINER_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
                      ".webm": "webm", ".avi": "avi"}
@@ -48,7 +50,7 @@ DEFAULT_PRESET = "fast"
 KEPT_CONTAINER_TAGS = ("title", "date", "creation_time", "comment", "description", "artist",
                        "album", "copyright", "location", "com.apple.quicktime.location.iso6709")
 STREAM_TAGS = ("language", "title", "handler_name")
-ENCODER_TAG = "autocolor"
+ENCODER_TAG = SOFTWARE
 
 
 class VideoError(Exception):
@@ -238,15 +240,19 @@ def display_matrix(frame) -> bytes | None:
     return None
 
 
-def container_metadata(source_tags: dict[str, str]) -> dict[str, str]:
+def container_metadata(source_tags: dict[str, str],
+                       provenance: Provenance | None = None) -> dict[str, str]:
     """The output container's tags: the one place they are decided.
 
-    The source's descriptive tags (title, date, location...) are kept; the encoder tag says
-    what made the file. Provenance marks (a "made with a trained model" statement) belong here.
+    The source's descriptive tags (title, date, location...) are kept. ``provenance`` (see
+    :mod:`autocolor.provenance`) adds the statement that a trained model coloured the film, the
+    IPTC digital source type, the software and the model with the SHA-256 of its weights, as
+    flat tags (video containers hold no XMP); its statement replaces the source's comment.
     """
     tags = {key: value for key, value in source_tags.items() if key.lower() in KEPT_CONTAINER_TAGS}
-    tags["comment"] = tags.get("comment") or "colourised by autocolor"
     tags["encoder"] = ENCODER_TAG
+    if provenance is not None:
+        tags.update(provenance.tags())
     return tags
 
 
@@ -277,15 +283,17 @@ class VideoSink:
 
     def __init__(self, path: Path, source: VideoSource, container_format: str,
                  codec: str | None = None, crf: int = DEFAULT_CRF,
-                 preset: str = DEFAULT_PRESET) -> None:
+                 preset: str = DEFAULT_PRESET, provenance: Provenance | None = None) -> None:
         import av
 
         codec = codec or CONTAINER_CODECS.get(container_format, DEFAULT_CODEC)
-
         self.source = source
         self.path = path
+        # MP4 and MOV write only the tags they know unless asked to keep the others (the
+        # provenance tags among them).
+        options = {"movflags": "use_metadata_tags"} if container_format in ("mp4", "mov") else {}
         try:
-            self.container = av.open(str(path), "w", format=container_format)
+            self.container = av.open(str(path), "w", format=container_format, options=options)
         except av.FFmpegError as error:
             raise VideoError(path, f"cannot write ({_first_line(error)})") from error
         try:
@@ -331,7 +339,8 @@ class VideoSink:
                         copy.metadata[key] = template.metadata[key]
                 copy.disposition = template.disposition
                 self.copies[template.index] = copy
-            self.container.metadata.update(container_metadata(dict(source.container.metadata)))
+            self.container.metadata.update(
+                container_metadata(dict(source.container.metadata), provenance))
         except BaseException:
             self.container.close()
             raise
