@@ -1,6 +1,6 @@
 """``autocolor eval-video``: flicker and accuracy of video colouring, next to per-frame colouring.
 
-    autocolor eval-video --data DIR [--split test] [--limit 4] [--clip VIDEO]... [--real]
+    autocolor eval-video --data DIR [--split val] [--limit 4] [--clip VIDEO]... [--real]
                          [--size 640x352] [--frames 24] [--keyframes 3] [--report OUT.md]
 
 Each colour photo of DIR (a training cache's ``--split``, or a plain folder) becomes a pan, a
@@ -27,7 +27,9 @@ DEFAULT_VIDEO_SOURCES = Path("data/sources/videos.tsv")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="DIR", help="training cache or folder of colour photos")
-    parser.add_argument("--split", default="test", help="split of a training cache (default test)")
+    parser.add_argument("--split", default="val",
+                        help="split of a training cache (default val: settings are chosen "
+                             "there; test is for the final report only)")
     parser.add_argument("--limit", type=int, default=4, help="photos used (default 4)")
     parser.add_argument("--clip", action="append", default=[], type=Path,
                         help="a real colour video (its first --real-frames frames)")
