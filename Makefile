@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 # Everything the README's commands need. `pip install autocolor` alone is the lean, torch-free
 # install that colours photos (README, "Install").
-EXTRAS := train,eval,onnx,app,serve,c2pa,ray,dev
+EXTRAS := train,eval,onnx,app,video,serve,c2pa,ray,dev
 
 .PHONY: demo test test-slow bench lint corpus train-default onnx recipes clean
 
@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_data.py --output BENCHMARKS.md
+	$(BIN)/python scripts/bench_video.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_serve.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_scale.py --output BENCHMARKS.md
 

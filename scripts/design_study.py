@@ -7,7 +7,7 @@ for a GPU machine: scripts/gpu_design_study.sh), and pack the weights and logs f
 
 Each variant is NAME=JSON: model kwargs laid over the default recipe's. Writes
 OUT/NAME-seedS/ (a normal training run) and, with --pack DIR, DIR/NAME-seedS.safetensors plus
-DIR/logs.tgz (log.csv, temperature.csv, config.json and the console log of every run).
+DIR/logs.tgz (log.csv, decoding.csv, config.json and the console log of every run).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main() -> int:
                 weights = args.out / run / "final.safetensors"
                 if weights.is_file():
                     (args.pack / f"{run}.safetensors").write_bytes(weights.read_bytes())
-                for file in ("log.csv", "temperature.csv", "config.json"):
+                for file in ("log.csv", "decoding.csv", "config.json"):
                     if (args.out / run / file).is_file():
                         archive.add(args.out / run / file, arcname=f"{run}/{file}")
                 archive.add(args.out / f"{run}.log", arcname=f"{run}.log")

@@ -7,8 +7,8 @@ temperatures, next to gray. Used for the comparison in docs/recipes.md.
 
 Each design is NAME=JSON: a TrainConfig override dict; "recipe" picks the base recipe. ``--seeds``
 trains each design once per seed (NAME-sSEED). Results: OUT/screen.json (one row per design,
-seed and temperature), printed as a table. A design already scored is not trained again (delete
-its folder to redo it). CPU time is the user + system time of the training process and its
+seed, temperature and confidence gate), printed as a table. A design already in screen.json is
+not trained again (delete its entry to redo it); one scored with an older grid is re-scored. CPU time is the user + system time of the training process and its
 data workers (``resource.getrusage(RUSAGE_CHILDREN)``).
 """
 
@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-TEMPERATURES = (1.0, 0.7, 0.5, 0.38)
+TEMPERATURES = (1.0, 0.6, 0.4)
+GATES = (None, (0.1, 0.4), (0.2, 0.5), (0.3, 0.6))
 
 
 def child_cpu_seconds() -> float:
@@ -63,20 +64,29 @@ def per_photo(result: dict) -> dict:
             "deltas": [round(float(d), 3) for d in deltas]}
 
 
-def score(weights: Path, data: str, temperatures: tuple[float, ...], split: str) -> list[dict]:
+def score(weights: Path, data: str, temperatures: tuple[float, ...], split: str,
+          gates: tuple) -> list[dict]:
+    """Rows per (temperature, gate): the designs compared with no gate at the same
+    temperatures, and each gate on top."""
     from autocolor.evaluate import evaluate_folder
     from autocolor.infer.colorizer import Colorizer
 
     colorizer = Colorizer.from_pretrained(weights, backend="torch")
     head = getattr(colorizer.backend.model, "head", None)
     rows = []
-    tuned = float(head.temperature) if head is not None and hasattr(head, "temperature") else None
-    for temperature in (temperatures if tuned is not None else (None,)):
+    if head is None or not hasattr(head, "temperature"):
+        settings = [(None, None)]
+        tuned = None
+    else:
+        settings = [(t, g) for t in temperatures for g in gates]
+        tuned = (float(head.temperature), [float(v) for v in head.gate] if head.gated else None)
+    for temperature, gate in settings:
         if temperature is not None:
             head.temperature.fill_(temperature)
+            head.set_gate(gate)
         result = evaluate_folder(colorizer, data, split=split, progress=False)
         summary = result["summary"]
-        rows.append({"temperature": temperature, "tuned_temperature": tuned,
+        rows.append({"temperature": temperature, "gate": gate, "tuned": tuned,
                      "delta": summary["delta"], "gray": summary["gray"],
                      "cf_ratio": summary["colorfulness_ratio"]["ours"], **per_photo(result)})
     return rows
@@ -85,7 +95,8 @@ def score(weights: Path, data: str, temperatures: tuple[float, ...], split: str)
 def print_row(name: str, row: dict, costs: dict) -> None:
     d = row["delta"]
     temperature = "-" if row["temperature"] is None else f"{row['temperature']:g}"
-    print(f"{name:28s} T={temperature:5s} dPSNR {d['psnr']:+.2f}  dCIEDE {d['ciede2000']:+.2f}  "
+    gate = "-" if not row.get("gate") else "{:g}:{:g}".format(*row["gate"])
+    print(f"{name:28s} T={temperature:5s} gate={gate:7s} dPSNR {d['psnr']:+.2f}  dCIEDE {d['ciede2000']:+.2f}  "
           f"dAuC {d['ab_auc']:+.4f}  CF {row['cf_ratio']:.2f}  <-3dB {row['below_gray_3db']}/"
           f"{row['photos']}  worst {row['worst_delta_psnr']:+.1f} ({row['worst_photo'][:28]})  "
           f"cpu {costs['cpu_seconds'] / 60:.0f} min", flush=True)
@@ -98,9 +109,13 @@ def main() -> int:
     parser.add_argument("--design", action="append", default=[], metavar="NAME=JSON")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds")
     parser.add_argument("--temperatures", default=",".join(map(str, TEMPERATURES)))
+    parser.add_argument("--gates", default="none,0.1:0.4,0.2:0.5,0.3:0.6",
+                        help="confidence gates LOW:HIGH (none = off) scored at each temperature")
     parser.add_argument("--split", default="val", help="val; test only for the final report")
     args = parser.parse_args()
     temperatures = tuple(float(t) for t in args.temperatures.split(","))
+    gates = tuple(None if g == "none" else tuple(float(v) for v in g.split(":"))
+                  for g in args.gates.split(","))
     results_path = args.out / "screen.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     for item in args.design:
@@ -108,13 +123,17 @@ def main() -> int:
         overrides = json.loads(spec)
         for seed in (int(s) for s in args.seeds.split(",")):
             key = f"{name}-s{seed}"
-            if key in results:
-                for row in results[key]["rows"]:
-                    print_row(key, row, results[key]["costs"])
-                continue
             run = args.out / key
-            costs = train(key, {**overrides, "seed": seed}, run, args.data)
-            rows = score(run / "final.safetensors", args.data, temperatures, args.split)
+            done = results.get(key)
+            if done and all("gate" in row for row in done["rows"]):
+                for row in done["rows"]:
+                    print_row(key, row, done["costs"])
+                continue
+            if done and (run / "final.safetensors").is_file():
+                costs = done["costs"]  # trained already, scored with an older grid: re-score
+            else:
+                costs = train(key, {**overrides, "seed": seed}, run, args.data)
+            rows = score(run / "final.safetensors", args.data, temperatures, args.split, gates)
             results[key] = {"overrides": overrides, "seed": seed, "costs": costs, "rows": rows}
             args.out.mkdir(parents=True, exist_ok=True)
             results_path.write_text(json.dumps(results, indent=1) + "\n")

@@ -18,7 +18,8 @@ from autocolor.extras import COMMAND_EXTRAS, EXTRAS, extra_for, missing_message
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 # Distribution names whose import name is not the distribution name with '_' for '-'.
-IMPORT_NAMES = {"scikit-image": "skimage", "scikit-learn": "sklearn", "c2pa-python": "c2pa"}
+IMPORT_NAMES = {"scikit-image": "skimage", "scikit-learn": "sklearn", "c2pa-python": "c2pa",
+                "opencv-python-headless": "cv2"}
 
 
 def _modules(requirements: list[str]) -> set[str]:

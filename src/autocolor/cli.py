@@ -18,6 +18,8 @@ from autocolor.extras import missing_message
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "colorize": ("autocolor.infer.cli", "colour black-and-white photos at full resolution"),
+    "video": ("autocolor.video.cli", "colour black-and-white films, steady from frame to frame"),
+    "eval-video": ("autocolor.video.eval_cli", "flicker and accuracy of video colouring"),
     "train": ("autocolor.train.cli", "train a model on a folder of colour photos or a cache"),
     "eval": ("autocolor.evaluate.cli", "score a model against the gray baseline, with a report"),
     "data": ("autocolor.data.cli", "build the default corpus, prepare photos, fetch Unsplash Lite"),

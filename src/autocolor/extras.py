@@ -15,6 +15,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "eval": ("skimage",),
     "onnx": ("onnx", "onnxscript"),  # `autocolor export onnx` (with torch)
     "app": ("streamlit", "streamlit_image_coordinates"),
+    "video": ("av", "cv2"),  # `autocolor video`: PyAV (FFmpeg in its wheel), OpenCV's DIS flow
     "serve": ("fastapi", "uvicorn", "python_multipart"),
     "c2pa": ("c2pa",),  # --c2pa-cert: signed Content Credentials
     "corpus": ("skimage", "sklearn", "matplotlib"),
@@ -29,6 +30,8 @@ COMMAND_EXTRAS: dict[str, str] = {
     "app": "app",
     "serve": "serve",
     "models": "torch",
+    "video": "video",
+    "eval-video": "video,eval",
 }
 
 

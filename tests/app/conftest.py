@@ -67,3 +67,35 @@ def color_jpeg() -> bytes:
     gray = _gray_array()
     rgb = np.stack([gray, np.flipud(gray), np.full_like(gray, 60)], axis=-1)
     return _encode(Image.fromarray(rgb, "RGB"), "JPEG", quality=92)
+
+
+def _clip_bytes(frames: int = 8, width: int = 96, height: int = 64, audio: bool = False) -> bytes:
+    """A small gray H.264 MP4 (a moving pattern), optionally with a tone."""
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        sound = out.add_stream("aac", rate=44100) if audio else None
+        y, x = np.mgrid[0:height, 0:width]
+        for index in range(frames):
+            gray = (128 + 100 * np.sin((x + 2 * index) / 9.0) * np.cos(y / 7.0)).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(gray, format="gray")
+            frame.pts = index
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+        if sound is not None:
+            for start in range(0, 44100 * frames // 25 - 1024, 1024):
+                piece = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32),
+                                                   format="fltp", layout="mono")
+                piece.sample_rate, piece.pts = 44100, start
+                out.mux(sound.encode(piece))
+            out.mux(sound.encode())
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def clip_bytes():
+    """``clip_bytes(frames=8, width=96, height=64, audio=False)`` -> a small gray MP4's bytes."""
+    return _clip_bytes

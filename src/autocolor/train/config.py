@@ -52,9 +52,12 @@ class TrainConfig:
     # -- validation and export ----------------------------------------------------------------
     render_size: int = 384  # long side at validation, recorded as the model's default
     grid_count: int = 6  # validation photos shown in each example grid
-    temperatures: tuple[float, ...] = (1.0, 0.6, 0.45, 0.38, 0.3)  # bins: decoding temperatures
-    # tried on validation after training; the one with the best CIEDE2000 is written into the
-    # weights (tuned on validation, never on test)
+    temperatures: tuple[float, ...] = (1.0, 0.6, 0.4)  # bins: annealed-mean temperatures and
+    gates: tuple[tuple[float, float] | None, ...] = (None, (0.1, 0.4), (0.2, 0.5), (0.3, 0.6))
+    # confidence gates tried together on the validation photos after training (train/decoding.py:
+    # fewest photos far below gray, then the best PSNR); tuned on validation, never on test
+    min_colorfulness: float = 0.6  # ... among those at least this colourful (ratio to the
+    # originals'): restraint must not wash the colours out
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -69,6 +72,8 @@ class TrainConfig:
         for key in ("crop_scale", "temperatures"):
             if key in values and values[key] is not None:
                 values[key] = tuple(values[key])
+        if values.get("gates") is not None:  # JSON lists -> tuples, None kept
+            values["gates"] = tuple(None if g is None else tuple(g) for g in values["gates"])
         return cls(**values)
 
     def save(self, path: str | Path) -> None:

@@ -33,6 +33,7 @@ from autocolor.models.base import ColorizationModel
 from autocolor.models.heads import BinsHead, ab_bin_centers, soft_encode_ab
 from autocolor.train import distributed
 from autocolor.train.config import TrainConfig
+from autocolor.train.decoding import tune_decoding
 from autocolor.weights import save_weights
 
 CHECKPOINT = "checkpoint.pt"
@@ -349,11 +350,13 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
             print(stop)
             break
 
-    # Phase 5: tune the decoding temperature on validation (bins head), export the weights.
+    # Phase 5: choose the decoding (temperature, confidence gate) on the validation photos
+    # through the inference path (bins head), then save the weights.
     if not world.is_main:
         return out / "final.safetensors"  # process 0 writes it
     if isinstance(model.head, BinsHead) and config.temperatures:
-        tune_temperature(model, val_set, device, config.temperatures, out)
+        tune_decoding(model, data_dir, config.render_size, device, config.temperatures,
+                      config.gates, config.min_colorfulness, out)
     metadata = {
         "architecture": config.model, "model_kwargs": model_kwargs_for_export(model, config),
         "render_size": config.render_size, "recipe": config.to_dict(),
@@ -370,42 +373,9 @@ def model_kwargs_for_export(model: ColorizationModel, config: TrainConfig) -> di
     kwargs = dict(config.model_kwargs)
     if isinstance(model.head, BinsHead):
         kwargs["temperature"] = round(float(model.head.temperature), 4)
+        gate = [round(float(v), 4) for v in model.head.gate] if model.head.gated else None
+        kwargs["gate"] = gate
     return kwargs
-
-
-@torch.no_grad()
-def tune_temperature(model: torch.nn.Module, val_set: ValidationDataset, device: torch.device,
-                     temperatures: tuple[float, ...], out: Path) -> float:
-    """Pick the annealed-mean temperature with the lowest validation CIEDE2000 and write the
-    sweep to OUT/temperature.csv."""
-    from skimage.color import deltaE_ciede2000
-
-    from autocolor.color.lab import rgb_to_lab
-
-    model.eval()
-    results = []
-    for temperature in temperatures:
-        model.head.temperature.fill_(temperature)
-        delta_e, cf, cf_truth = [], [], []
-        for index in range(len(val_set)):
-            rgb = val_set[index][None].to(device).float() / 255.0
-            l_norm, _ = rgb_to_model_io(rgb)
-            prediction = model_io_to_rgb(l_norm, model(l_norm).float())
-            lab_truth = rgb_to_lab(rgb)[0].permute(1, 2, 0).cpu().numpy()
-            lab_prediction = rgb_to_lab(prediction)[0].permute(1, 2, 0).cpu().numpy()
-            delta_e.append(float(deltaE_ciede2000(lab_truth, lab_prediction).mean()))
-            cf.append(colorfulness(prediction).item())
-            cf_truth.append(colorfulness(rgb).item())
-        results.append((temperature, float(np.mean(delta_e)), float(np.mean(cf) / np.mean(cf_truth))))
-    with open(out / "temperature.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("temperature", "val_ciede2000", "val_cf_ratio"))
-        writer.writerows(results)
-    best = min(results, key=lambda r: r[1])[0]
-    model.head.temperature.fill_(best)
-    print("temperature sweep (T, CIEDE2000, CF ratio): "
-          + "; ".join(f"{t:g} {d:.2f} {c:.2f}" for t, d, c in results) + f" -> T={best:g}")
-    return best
 
 
 def describe_device(device: torch.device) -> str:

@@ -1,0 +1,266 @@
+"""``autocolor video INPUT... -o OUTPUT``: colour black-and-white films.
+
+OUTPUT is a file for one input and a folder for several (or for a folder of inputs). Outputs
+are H.264 in MP4 unless OUTPUT names another container (.mkv, .mov, .webm, .avi); in a folder,
+an input whose sound or subtitles MP4 cannot hold without re-encoding (PCM sound, SRT
+subtitles) gets .mkv. The promises of ``autocolor colorize`` hold: inputs are never
+overwritten, outputs appear only when complete, finished outputs are skipped unless
+--overwrite, one line per bad input, the batch goes on, exit status 1 if anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autocolor.video.io import CONTAINER_FORMATS, DEFAULT_CRF, DEFAULT_PRESET, INPUT_SUFFIXES
+
+# Refuse frames larger than this by default: 8K UHD passes.
+DEFAULT_MAX_PIXELS = 7680 * 4320
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    target: Path
+    automatic_suffix: bool  # the target's container was chosen here (folder output)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="videos, folders or globs")
+    parser.add_argument("-o", "--output", required=True, type=Path,
+                        help="output file (one input) or folder (several)")
+    parser.add_argument("--model", default="default", help="installed weights name or a path")
+    parser.add_argument("--render-size", type=int, default=None,
+                        help="long side the network sees (default: the model's)")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--saturation", type=float, default=1.0, help="chroma scale, 1 = as predicted")
+    parser.add_argument("--hints", type=Path,
+                        help='JSON hint points; a point may say on which frame: "frame": N')
+    parser.add_argument("--reference", type=Path, help="a colour photo the whole clip follows")
+    parser.add_argument("--keyframes", type=int, default=1, metavar="K",
+                        help="run the network every K frames, flow fills between (default 1)")
+    parser.add_argument("--per-frame", action="store_true",
+                        help="colour each frame alone (no temporal consistency; flickers)")
+    parser.add_argument("--history", type=float, default=None,
+                        help="weight of the past where motion is followed, 0..1 (default 0.85)")
+    parser.add_argument("--codec", default=None,
+                        help="video encoder (default libx264; mpeg4 in .avi, libvpx-vp9 in .webm)")
+    parser.add_argument("--crf", type=int, default=DEFAULT_CRF,
+                        help=f"constant quality, lower is better (default {DEFAULT_CRF})")
+    parser.add_argument("--preset", default=DEFAULT_PRESET,
+                        help=f"x264 speed preset (default {DEFAULT_PRESET})")
+    parser.add_argument("--no-provenance", action="store_true",
+                        help="leave out the tags saying a trained model coloured the film")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f"refuse larger frames (default {DEFAULT_MAX_PIXELS:,})")
+
+
+def _expand(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str], bool]:
+    """-> [(file, root)], [inputs that matched nothing], whether a folder or glob was given."""
+    found: list[tuple[Path, Path]] = []
+    missing: list[str] = []
+    several = False
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            several = True
+            files = sorted(p for p in path.rglob("*") if p.is_file()
+                           and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith("."))
+            found += [(p, path) for p in files]
+        elif path.is_file():
+            found.append((path, path.parent))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
+            several = several or bool(matches)
+            if matches:
+                found += [(m, m.parent) for m in matches]
+            else:
+                missing.append(item)
+    return found, missing, several
+
+
+def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
+    """Map inputs to outputs; -> (jobs, error lines)."""
+    found, missing, several = _expand(inputs)
+    errors = [f"{item}: no such file, folder or matching glob" for item in missing]
+    unique: dict[Path, tuple[Path, Path]] = {}
+    for source, root in found:
+        unique.setdefault(source.resolve(), (source, root))
+    as_folder = several or len(unique) > 1 or output.is_dir() or str(output).endswith(os.sep)
+    if not as_folder and output.suffix.lower() not in CONTAINER_FORMATS:
+        errors.append(f"{output}: not a video file name; use one of "
+                      + ", ".join(sorted(CONTAINER_FORMATS)) + " (or a folder for several inputs)")
+        return [], errors
+    jobs: list[Job] = []
+    taken: set[Path] = set()
+    for source, root in unique.values():
+        if as_folder:
+            relative = source.relative_to(root)
+            target = output / relative.parent / (relative.stem + ".mp4")
+            if target in taken:  # a.avi and a.mov
+                target = target.with_name(f"{source.stem}{source.suffix.lower()}.mp4")
+        else:
+            target = output
+        if target.resolve() in unique or target.with_suffix(".mkv").resolve() in unique:
+            errors.append(f"{source}: output {target} would overwrite an input; choose another -o")
+            continue
+        taken.add(target)
+        jobs.append(Job(source, target, as_folder))
+    jobs.sort(key=lambda job: str(job.source))
+    return jobs, errors
+
+
+def _existing(job: Job) -> Path | None:
+    for target in ([job.target, job.target.with_suffix(".mkv")] if job.automatic_suffix
+                   else [job.target]):
+        if target.exists():
+            return target
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from autocolor.video.io import VideoError
+
+    jobs, errors = plan_jobs(args.inputs, args.output)
+    for line in errors:
+        print(f"error: {line}", file=sys.stderr)
+    pending = [job for job in jobs if args.overwrite or _existing(job) is None]
+    skipped = len(jobs) - len(pending)
+    if skipped:
+        print(f"skipping {skipped} existing output(s); --overwrite to redo them", file=sys.stderr)
+
+    frame_hints = None
+    if args.hints is not None:
+        from autocolor.hints import HintError
+        from autocolor.video.hints import read_video_hints
+
+        try:
+            frame_hints = read_video_hints(args.hints)
+        except HintError as error:
+            print(f"error: {args.hints}: {error}", file=sys.stderr)
+            return 1
+    reference = None
+    if args.reference is not None:
+        from autocolor.images import ImageError
+        from autocolor.infer.colorizer import reference_rgb
+
+        try:  # read once, reduced to what the transfer uses, for every frame of every clip
+            reference = reference_rgb(args.reference)
+        except (ImageError, ValueError) as error:
+            print(f"error: reference photo: {error}", file=sys.stderr)
+            return 1
+    try:
+        options = _options(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not pending:
+        return 1 if errors else 0
+
+    # Threads that sleep when idle: OpenMP's for torch (as `autocolor colorize` sets), and ONNX
+    # Runtime's, whose spinning between operators stole the cores from flow, joining, decoding
+    # and encoding (under load: 61 against 108 ms for network + flow + join of a 720p frame;
+    # docs/video.md). An explicit setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("AUTOCOLOR_ORT_SPINNING", "0")
+    from autocolor.infer.colorizer import Colorizer
+    from autocolor.video.colorize import colorize_video
+
+    colorizer = Colorizer.from_pretrained(args.model, backend=args.backend, device=args.device,
+                                          render_size=args.render_size, batch_size=1,
+                                          max_pixels=args.max_pixels)
+    failures = len(errors)
+    written: list[Path] = []
+    for job in pending:
+        target = job.target
+        bar = tqdm(unit="frame", desc=job.source.name, file=sys.stderr, dynamic_ncols=True,
+                   leave=True)
+        try:
+            hints = None
+            if frame_hints is not None:
+                hints = _video_hints(frame_hints, job.source, args.max_pixels)
+            if job.automatic_suffix:
+                target = _automatic_target(job, args.max_pixels)
+            result = colorize_video(colorizer, job.source, target, options, reference, hints,
+                                    on_frame=lambda done, total, bar=bar: _advance(bar, done, total))
+            written.append(result.path)
+        except VideoError as error:
+            failures += 1
+            bar.write(f"error: {error}", file=sys.stderr)
+        except (ValueError, OSError) as error:
+            failures += 1
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            bar.write(f"error: {job.source}: {reason}", file=sys.stderr)
+        finally:
+            bar.close()
+    for path in written:
+        print(path)
+    if failures:
+        print(f"{failures} input(s) failed, {len(written)} written", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _advance(bar, done: int, total: int | None) -> None:
+    if bar.total is None and total is not None:
+        bar.total = total
+    if bar.total is not None and done > bar.total:
+        bar.total = done
+    bar.update(done - bar.n)
+
+
+def _options(args: argparse.Namespace):
+    from autocolor.video.colorize import VideoOptions
+    from autocolor.video.temporal import TemporalConfig
+
+    if args.saturation < 0:
+        raise ValueError(f"--saturation must be >= 0, got {args.saturation}")
+    temporal = None
+    if not args.per_frame:
+        settings = {"keyframe_interval": args.keyframes}
+        if args.history is not None:
+            settings["history"] = args.history
+        temporal = TemporalConfig(**settings)
+    return VideoOptions(temporal=temporal, saturation=args.saturation, codec=args.codec,
+                        crf=args.crf, preset=args.preset, max_pixels=args.max_pixels,
+                        provenance=not args.no_provenance)
+
+
+def _video_hints(frame_hints, source: Path, max_pixels: int):
+    from autocolor.video.hints import VideoHints
+    from autocolor.video.io import VideoSource
+
+    with VideoSource(source, max_pixels) as video:
+        size = (video.width, video.height)
+    try:
+        return VideoHints(frame_hints, size)
+    except ValueError as error:
+        raise ValueError(f"hints: {error}") from error
+
+
+def _automatic_target(job: Job, max_pixels: int) -> Path:
+    """MP4, or MKV when a stream MP4 cannot hold as it is must be copied."""
+    from autocolor.video.io import VideoSource, uncopyable_streams
+
+    with VideoSource(job.source, max_pixels) as video:
+        if uncopyable_streams(video, "mp4"):
+            return job.target.with_suffix(".mkv")
+    return job.target
+
+
+def main() -> int:  # pragma: no cover - convenience for `python -m`
+    from autocolor.cli import main as cli_main
+
+    return cli_main(["video", *sys.argv[1:]])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

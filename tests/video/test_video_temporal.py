@@ -1,0 +1,139 @@
+"""Colours that hold still: flicker against per-frame colouring, cuts, keyframes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autocolor.video.colorize import FrameColorizer, VideoOptions
+from autocolor.video.evaluate import (
+    Clip,
+    colour_clip,
+    cut_clip,
+    pan_clip,
+    score_clip,
+    truth_gray,
+    warping_error,
+    warps,
+    zoom_clip,
+)
+from autocolor.video.temporal import TemporalConfig, TemporalFilter, histogram_distance
+
+SIZE = (192, 112)
+
+
+@pytest.fixture(scope="module")
+def photos():
+    from skimage import data
+
+    return [data.chelsea(), data.coffee(), data.astronaut()]
+
+
+def _scores(colorizer, clip, **config):
+    clip_warps = warps(clip)
+    results = {}
+    for name, options in {"per-frame": VideoOptions(temporal=None),
+                          "temporal": VideoOptions(temporal=TemporalConfig(**config))}.items():
+        outputs, seconds = colour_clip(colorizer, clip, options)
+        results[name] = score_clip(clip, outputs, name, seconds, clip_warps)
+    return results
+
+
+def test_flicker_on_a_pan_is_a_fraction_of_per_frame_colouring(colorizer, photos):
+    clip = pan_clip(photos[0], SIZE, 12, (3.0, 1.0))
+    scores = _scores(colorizer, clip)
+    ratio = scores["temporal"].warping_error / scores["per-frame"].warping_error
+    assert scores["per-frame"].warping_error > 0.2  # the model does flicker on its own
+    assert ratio < 0.5
+    # ... without washing colours out.
+    assert scores["temporal"].psnr > scores["per-frame"].psnr - 0.5
+
+
+def test_flicker_on_a_zoom_is_reduced_too(colorizer, photos):
+    scores = _scores(colorizer, zoom_clip(photos[1], SIZE, 10, 1.015))
+    assert scores["temporal"].warping_error < 0.6 * scores["per-frame"].warping_error
+
+
+def test_more_history_means_less_flicker(colorizer, photos):
+    clip = pan_clip(photos[2], SIZE, 10, (-2.0, 1.0))
+    weak = _scores(colorizer, clip, history=0.3)["temporal"].warping_error
+    strong = _scores(colorizer, clip, history=0.9)["temporal"].warping_error
+    assert strong < weak
+
+
+def test_cut_is_detected_and_the_new_scene_is_coloured_afresh(colorizer, photos):
+    clip = cut_clip(photos[0], photos[1], SIZE, 12)
+    frames = FrameColorizer(colorizer, VideoOptions())
+    together = [frames(truth_gray(frame)) for frame in clip.frames]
+    assert frames.cuts == [0, 6]
+    alone_frames = FrameColorizer(colorizer, VideoOptions())
+    alone = [alone_frames(truth_gray(frame)) for frame in clip.frames[6:]]
+    for a, b in zip(together[6:], alone, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_no_cut_is_found_in_a_pan_or_a_zoom(colorizer, photos):
+    for clip in (pan_clip(photos[0], SIZE, 10), zoom_clip(photos[2], SIZE, 10)):
+        frames = FrameColorizer(colorizer, VideoOptions())
+        for frame in clip.frames:
+            frames(truth_gray(frame))
+        assert frames.cuts == [0], clip.name
+
+
+def test_keyframe_mode_runs_the_network_less_and_still_holds_colours(colorizer, photos):
+    clip = pan_clip(photos[0], SIZE, 12, (2.0, 1.0))
+    frames = FrameColorizer(colorizer, VideoOptions(temporal=TemporalConfig(keyframe_interval=4)))
+    outputs = [frames(truth_gray(frame)) for frame in clip.frames]
+    assert frames.predicted <= 12 // 4 + 2
+    per_frame, _ = colour_clip(colorizer, clip, VideoOptions(temporal=None))
+    clip_warps = warps(clip)
+    assert (score_clip(clip, outputs, "k", 0, clip_warps).warping_error
+            < score_clip(clip, per_frame, "p", 0, clip_warps).warping_error)
+
+
+def test_occluded_pixels_take_the_new_prediction():
+    """Where the previous frame's lightness does not match (something appeared), nothing of the
+    past is carried over."""
+    flat = np.full((64, 96), 50.0, dtype=np.float32)
+    changed = flat.copy()
+    changed[20:40, 30:60] = 95.0  # a bright object appears
+    temporal = TemporalFilter(TemporalConfig(history=0.9, cut_histogram=1.0, cut_confidence=0.0))
+    first = temporal.begin(flat)
+    temporal.blend(first, np.full((2, 64, 96), 0.2, dtype=np.float32))
+    step = temporal.begin(changed)
+    out = temporal.blend(step, np.full((2, 64, 96), -0.2, dtype=np.float32))
+    assert not step.cut
+    np.testing.assert_allclose(out[:, 25:35, 40:50], -0.2, atol=1e-3)  # new: prediction
+    assert np.all(out[:, 2:10, 2:10] > 0.1)  # unchanged background: mostly the past
+
+
+def test_warping_error_of_an_exact_pan_of_the_truth_is_zero(photos):
+    clip = pan_clip(photos[0], SIZE, 5, (2.0, 1.0))
+    ab = [frame[..., :2].astype(np.float32) for frame in clip.frames]
+    assert warping_error(ab, warps(clip)) == pytest.approx(0.0, abs=1e-4)
+    shuffled = Clip("x", clip.frames[::-1], clip.motion)
+    ab = [frame[..., :2].astype(np.float32) for frame in shuffled.frames]
+    assert warping_error(ab, warps(clip)) > 1.0
+
+
+def test_truth_gray_gives_the_photo_lightness_back(photos):
+    from autocolor.evaluate.metrics import rgb_to_lab_u8
+    from autocolor.video.colorize import frame_lightness
+
+    rgb = photos[1][:40, :60]
+    lightness = frame_lightness(truth_gray(rgb))
+    np.testing.assert_allclose(lightness, rgb_to_lab_u8(rgb)[..., 0], atol=0.6)
+
+
+def test_histogram_distance_bounds():
+    dark = np.zeros((10, 10), np.uint8)
+    bright = np.full((10, 10), 255, np.uint8)
+    assert histogram_distance(dark, dark) == 0.0
+    assert histogram_distance(dark, bright) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("bad", [{"history": 1.0}, {"history": -0.1}, {"keyframe_interval": 0},
+                                 {"flow_tolerance": 0.0}])
+def test_config_is_checked(bad):
+    with pytest.raises(ValueError):
+        TemporalConfig(**bad)
