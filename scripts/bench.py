@@ -331,7 +331,8 @@ def end_to_end(label: str, inputs: list[str], output: Path, weights: Path, runs:
 
 def stage_breakdown(photo: Path, weights: Weights, runs: int) -> list[tuple[str, float]]:
     """Median seconds per stage of one 12 MP photo through the ONNX path, in this process."""
-    from autocolor.images import load_image, save_image
+    from autocolor.image_output import save_image
+    from autocolor.images import load_image
     from autocolor.infer.onnx_backend import OnnxBackend
     from autocolor.infer.pipeline import model_input, render_rgb, render_shape
 

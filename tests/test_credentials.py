@@ -17,7 +17,8 @@ from PIL import Image
 c2pa = pytest.importorskip("c2pa", reason="the c2pa extra is not installed")
 
 from autocolor.credentials import ContentCredentials  # noqa: E402
-from autocolor.images import LoadedImage, image_bytes  # noqa: E402
+from autocolor.image_output import image_bytes  # noqa: E402
+from autocolor.images import LoadedImage  # noqa: E402
 from autocolor.provenance import DIGITAL_SOURCE_TYPE, Provenance  # noqa: E402
 
 SHA = "cd" * 32

@@ -1,10 +1,10 @@
-"""autocolor.images: reading every kind of photo to full-resolution L, and writing safely."""
+"""autocolor.images: reading every kind of photo to full-resolution L (writing is
+test_image_output.py)."""
 
 from __future__ import annotations
 
 import functools
 import io
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -15,14 +15,13 @@ from PIL import Image, ImageCms
 from skimage.color import rgb2lab
 
 from autocolor import images
+from autocolor.image_output import save_image
 from autocolor.images import (
     ImageError,
     LoadedImage,
     lab_to_rgb_array,
     lightness_from_pil,
     load_image,
-    output_suffix,
-    save_image,
 )
 
 ORIENTATION = 0x0112
@@ -52,38 +51,6 @@ def gray_icc() -> bytes:
     data = bytearray(srgb_icc())
     data[16:20] = b"GRAY"
     return bytes(data)
-
-
-def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks, offset = [], 8
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
-        tag = data[offset + 4:offset + 8]
-        payload = data[offset + 8:offset + 8 + length]
-        (crc,) = struct.unpack(">I", data[offset + 8 + length:offset + 12 + length])
-        assert crc == zlib.crc32(tag + payload), tag
-        chunks.append((tag, payload))
-        offset += 12 + length
-    return chunks
-
-
-def png_ihdr(data: bytes) -> tuple[int, int, int, int]:
-    """(width, height, bit depth, colour type) from a PNG file's bytes."""
-    tag, payload = png_chunks(data)[0]
-    assert tag == b"IHDR"
-    return struct.unpack(">IIBB", payload[:10])
-
-
-def decode_png16(data: bytes) -> np.ndarray:
-    """Pixels of an unfiltered 16-bit RGB(A) PNG as written by autocolor, (H, W, C) uint16."""
-    width, height, depth, colour_type = png_ihdr(data)
-    assert depth == 16
-    channels = {2: 3, 6: 4}[colour_type]
-    raw = zlib.decompress(b"".join(p for t, p in png_chunks(data) if t == b"IDAT"))
-    rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, 1 + width * channels * 2)
-    assert (rows[:, 0] == 0).all()  # filter type None
-    return rows[:, 1:].copy().view(">u2").reshape(height, width, channels).astype(np.uint16)
 
 
 def gray_ab(loaded: LoadedImage) -> np.ndarray:
@@ -272,33 +239,6 @@ def test_every_exif_orientation(tmp_path: Path, orientation: int, transform) -> 
     np.testing.assert_allclose(loaded.lightness, gray_lightness(transform(stored)), atol=0.02)
 
 
-def test_alpha_kept_in_the_output(tmp_path: Path, smooth_rgb) -> None:
-    gray = smooth_rgb(4)[..., 1]
-    alpha = np.zeros_like(gray)
-    alpha[:, ::3] = 255
-    alpha[:, 1::3] = 100
-    Image.fromarray(np.dstack([gray, alpha]), "LA").save(tmp_path / "a.png")
-    loaded = load_image(tmp_path / "a.png")
-    ab = np.full((*gray.shape, 2), 20.0, np.float32)
-    out = save_image(lab_to_rgb_array(loaded.lightness, ab), tmp_path / "out.png", loaded)
-    with Image.open(out) as written:
-        assert written.mode == "RGBA"
-        np.testing.assert_array_equal(np.asarray(written)[..., 3], alpha)
-
-
-@pytest.mark.parametrize("suffix", [".png", ".jpg"])
-def test_rgb_icc_profile_kept(tmp_path: Path, smooth_rgb, suffix: str) -> None:
-    icc = srgb_icc()
-    assert icc[16:20] == b"RGB "
-    Image.fromarray(smooth_rgb(5)).save(tmp_path / f"in{suffix}", icc_profile=icc)
-    loaded = load_image(tmp_path / f"in{suffix}")
-    assert loaded.icc_profile == icc
-    out = save_image(lab_to_rgb_array(loaded.lightness, gray_ab(loaded)),
-                     tmp_path / f"out{suffix}", loaded)
-    with Image.open(out) as written:
-        assert written.info.get("icc_profile") == icc
-
-
 def test_gray_icc_profile_dropped(tmp_path: Path) -> None:
     Image.fromarray(quadrants()).save(tmp_path / "in.png", icc_profile=gray_icc())
     assert Image.open(tmp_path / "in.png").info["icc_profile"][16:20] == b"GRAY"
@@ -307,42 +247,6 @@ def test_gray_icc_profile_dropped(tmp_path: Path) -> None:
     out = save_image(lab_to_rgb_array(loaded.lightness, gray_ab(loaded)), tmp_path / "o.png", loaded)
     with Image.open(out) as written:
         assert "icc_profile" not in written.info
-
-
-def test_16_bit_in_16_bit_png_out(tmp_path: Path) -> None:
-    gray = np.linspace(1000, 64000, 20 * 12).reshape(12, 20).astype(np.uint16)
-    Image.fromarray(gray).save(tmp_path / "in.png", exif=exif_with(1), icc_profile=srgb_icc())
-    loaded = load_image(tmp_path / "in.png")
-    rgb = lab_to_rgb_array(loaded.lightness, np.full((12, 20, 2), (15.0, -10.0), np.float32), 16)
-    assert rgb.dtype == np.uint16
-    out = save_image(rgb, tmp_path / "out.png", loaded)
-    data = out.read_bytes()
-    assert png_ihdr(data) == (20, 12, 16, 2)
-    np.testing.assert_array_equal(decode_png16(data), rgb)
-    tags = [tag for tag, _ in png_chunks(data)]
-    assert b"iCCP" in tags and b"eXIf" in tags and tags[-1] == b"IEND"
-    with Image.open(out) as written:  # Pillow reads it (as 8-bit) with the metadata
-        written.load()
-        assert written.size == (20, 12)
-        assert written.info.get("icc_profile") == srgb_icc()
-        assert written.getexif()[MAKE] == "TestCam"
-
-
-def test_16_bit_output_keeps_alpha(tmp_path: Path) -> None:
-    loaded = LoadedImage(lightness=np.full((4, 6), 50.0, np.float32),
-                         alpha=np.full((4, 6), 40000, np.uint16), bit_depth=16)
-    rgb = lab_to_rgb_array(loaded.lightness, gray_ab(loaded), 16)
-    data = save_image(rgb, tmp_path / "o.png", loaded).read_bytes()
-    assert png_ihdr(data) == (6, 4, 16, 6)
-    np.testing.assert_array_equal(decode_png16(data)[..., 3], 40000)
-
-
-def test_16_bit_output_must_be_png(tmp_path: Path) -> None:
-    loaded = LoadedImage(lightness=np.full((4, 6), 50.0, np.float32), bit_depth=16)
-    with pytest.raises(ValueError, match="16-bit"):
-        save_image(lab_to_rgb_array(loaded.lightness, gray_ab(loaded), 16), tmp_path / "o.jpg",
-                   loaded)
-    assert os.listdir(tmp_path) == []
 
 
 # -- bad inputs -----------------------------------------------------------------------------------
@@ -441,13 +345,6 @@ def test_lightness_from_pil_errors_name_the_image() -> None:
 
 # -- writing --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,suffix", [("a.jpg", ".jpg"), ("a.JPEG", ".jpg"), ("a.jfif", ".jpg"),
-                                         ("a.png", ".png"), ("a.tif", ".png"), ("a.webp", ".png"),
-                                         ("a.bmp", ".png")])
-def test_output_suffix(name: str, suffix: str) -> None:
-    assert output_suffix(name) == suffix
-
-
 def test_lab_to_rgb_array_gray_and_strips(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(9)
     lightness = rng.uniform(0, 100, (37, 5)).astype(np.float32)
@@ -466,47 +363,3 @@ def test_lab_to_rgb_array_gray_and_strips(monkeypatch: pytest.MonkeyPatch) -> No
         lab_to_rgb_array(lightness, ab[:-1])
 
 
-def test_save_image_writes_no_temporary_files(tmp_path: Path, smooth_rgb) -> None:
-    rgb = smooth_rgb(6)
-    loaded = LoadedImage(lightness=np.zeros(rgb.shape[:2], np.float32))
-    out = save_image(rgb, tmp_path / "deep" / "er" / "o.png", loaded)
-    assert os.listdir(tmp_path / "deep" / "er") == ["o.png"]
-    np.testing.assert_array_equal(np.asarray(Image.open(out)), rgb)
-    mode = os.stat(out).st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    assert mode == 0o666 & ~umask  # an ordinary file, not mkstemp's 0600
-
-
-def test_save_image_failure_leaves_nothing(tmp_path: Path, smooth_rgb,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    rgb = smooth_rgb(7)
-    loaded = LoadedImage(lightness=np.zeros(rgb.shape[:2], np.float32))
-    existing = tmp_path / "old.png"
-    existing.write_bytes(b"previous result")
-
-    def failing_save(self, fp, format=None, **params):
-        fp.write(b"partial data")
-        raise OSError("encoder exploded")
-
-    monkeypatch.setattr(Image.Image, "save", failing_save)
-    with pytest.raises(OSError, match="encoder exploded"):
-        save_image(rgb, tmp_path / "new.png", loaded)
-    with pytest.raises(OSError, match="encoder exploded"):
-        save_image(rgb, existing, loaded)
-    assert sorted(os.listdir(tmp_path)) == ["old.png"]
-    assert existing.read_bytes() == b"previous result"
-
-
-def test_save_image_failure_on_16_bit_write(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    loaded = LoadedImage(lightness=np.full((4, 6), 50.0, np.float32), bit_depth=16)
-    rgb = lab_to_rgb_array(loaded.lightness, gray_ab(loaded), 16)
-
-    def failing_replace(source, target):
-        raise OSError("rename failed")
-
-    monkeypatch.setattr(images.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="rename failed"):
-        save_image(rgb, tmp_path / "o.png", loaded)
-    assert os.listdir(tmp_path) == []

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageCms
 
 from autocolor import __version__
-from autocolor.images import LoadedImage, image_bytes, load_image, save_image
+from autocolor.image_output import image_bytes, save_image
+from autocolor.images import LoadedImage, load_image
 from autocolor.provenance import DIGITAL_SOURCE_TYPE, Provenance, file_sha256
 
 SHA = "ab" * 32

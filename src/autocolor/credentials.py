@@ -9,7 +9,7 @@ Content Credentials readers (``c2patool``, the CAI's verify site) show who signe
 The signing is the ``c2pa-python`` package's (the ``c2pa`` extra): ``Builder`` and ``Signer``
 around the C2PA reference library. The manifest JSON is :meth:`Provenance.c2pa_manifest
 <autocolor.provenance.Provenance.c2pa_manifest>`; this module only loads the credentials and
-signs bytes, for :func:`autocolor.images.save_image` and the server.
+signs bytes, for :func:`autocolor.image_output.save_image` and the server.
 """
 
 from __future__ import annotations

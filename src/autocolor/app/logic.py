@@ -23,14 +23,8 @@ from PIL import Image, ImageDraw
 
 from autocolor.hints import HintPoint, HintSet
 from autocolor.hints.reference import REFERENCE_MAX_SIDE
-from autocolor.images import (
-    ImageError,
-    LoadedImage,
-    image_bytes,
-    lab_to_rgb_array,
-    load_image,
-    load_rgb,
-)
+from autocolor.image_output import image_bytes
+from autocolor.images import ImageError, LoadedImage, lab_to_rgb_array, load_image, load_rgb
 
 # File types the uploader offers (Pillow reads more; these are the ones the page promises).
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp")
@@ -373,7 +367,7 @@ def result_name(upload_name: str) -> str:
 def png_bytes(rgb: np.ndarray, loaded: LoadedImage, xmp: bytes | None = None,
               compress_level: int = 3) -> bytes:
     """Full-size PNG bytes (16-bit when the input was, alpha/EXIF/ICC kept, ``xmp`` in an iTXt
-    chunk): the command line's encoder (:func:`autocolor.images.image_bytes`) into memory."""
+    chunk): the command line's encoder (:func:`autocolor.image_output.image_bytes`) into memory."""
     return image_bytes(rgb, loaded, "png", xmp, png_compress_level=compress_level)
 
 

@@ -27,14 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from autocolor.credentials import add_c2pa_arguments, content_credentials
-from autocolor.images import (
-    DEFAULT_MAX_PIXELS,
-    OUTPUT_FORMATS,
-    OUTPUT_SUFFIXES,
-    ImageError,
-    LoadedImage,
-    output_suffix,
-)
+from autocolor.image_output import OUTPUT_FORMATS, OUTPUT_SUFFIXES, output_suffix
+from autocolor.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage
 from autocolor.infer.storage import Location, Uri, is_photo_name, is_uri, location
 
 # Decoded photos waiting for the network, in pixels (12 MP: about 50 MB each as float32 L).
@@ -126,7 +120,7 @@ def plan_jobs(inputs: list[str], output: Location,
               fmt: str | None = None) -> tuple[list[Job], list[str]]:
     """Map inputs to outputs; -> (jobs, error lines). Two inputs that would share an output name
     (a.png and a.tif) keep their extension in the name instead. ``fmt``: every output in that
-    format (a key of :data:`autocolor.images.OUTPUT_FORMATS`), else :func:`output_suffix`'s
+    format (a key of :data:`autocolor.image_output.OUTPUT_FORMATS`), else :func:`output_suffix`'s
     rule."""
     found, missing = _expand(inputs)
     errors = [f"{item}: no such file, folder or matching glob" for item in missing]
@@ -318,7 +312,7 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
     """The local engine: -> (paths written, in job order; photos that failed)."""
     from tqdm import tqdm
 
-    from autocolor.images import save_image
+    from autocolor.image_output import save_image
     from autocolor.infer.colorizer import Colorizer
 
     # For the torch backend (imported later, if at all): OpenMP threads that sleep when idle.

@@ -8,7 +8,7 @@ through the same methods:
    against the photo, the reference photo reduced to what is used, the output's name;
 2. :meth:`Colorizer.predict_ab_norm` - the network, on a batch of photos at a render size;
 3. :meth:`Colorizer.finish_plan` - upsampling, steering and the join with the full-resolution
-   lightness (fused strip by strip when nothing is steered), then ``images.save_image``.
+   lightness (fused strip by strip when nothing is steered), then ``image_output.save_image``.
 
 :meth:`Colorizer.colorize_plans` runs 2 and 3 on a batch; :meth:`Colorizer.colorize_file` all
 of it for one file.
@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from autocolor.image_output import fit_target
 from autocolor.images import (
     DEFAULT_MAX_PIXELS,
     LoadedImage,
     PixelLimitError,
-    fit_target,
     lab_to_rgb_array,
     lightness_from_pil,
     load_rgb,
@@ -169,7 +169,7 @@ class Colorizer:
         Args:
             loaded: the photo (:func:`autocolor.images.load_image`).
             target: the output path; a ``.jpg`` for a photo JPEG cannot hold (alpha, 16 bits)
-                becomes ``.png`` (:func:`autocolor.images.fit_target`).
+                becomes ``.png`` (:func:`autocolor.image_output.fit_target`).
             hints: hint points in upright coordinates, or as stored in the file (before EXIF
                 rotation) with ``hints_as_stored``; they must lie on the photo.
             reference: a colour photo of a similar scene (see :func:`reference_rgb`); prepare
@@ -352,7 +352,8 @@ class Colorizer:
             OSError: the result cannot be written (nothing is left behind).
             ValueError: bad steering.
         """
-        from autocolor.images import load_image, save_image
+        from autocolor.image_output import save_image
+        from autocolor.images import load_image
 
         loaded = load_image(source, self.max_pixels)
         plan = self.plan(loaded, target, name=str(source), **steering)

@@ -8,7 +8,7 @@ plain paths. A URI is held as a :class:`Uri`: the pieces of :class:`pathlib.Path
 ``AWS_*`` variables, a ``?region=`` in the URI, Google's application default credentials).
 
 Writes are never seen half done: a local file (a plain path or ``file://``) through
-:func:`autocolor.images.save_image`'s temporary name and rename; an object store object in one
+:func:`autocolor.image_output.save_image`'s temporary name and rename; an object store object in one
 upload, which the store makes visible only once complete.
 """
 
@@ -26,7 +26,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import numpy as np
 
-from autocolor.images import INPUT_SUFFIXES, ImageError, LoadedImage, save_image
+from autocolor.image_output import save_image
+from autocolor.images import INPUT_SUFFIXES, ImageError, LoadedImage
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _FILESYSTEMS: dict[tuple[str, str, str], Any] = {}
@@ -182,7 +183,7 @@ def read_bytes(source: Location, name: str | None = None) -> bytes:
 def write_result(rgb: np.ndarray, target: Location, loaded: LoadedImage,
                  xmp: bytes | None = None, sign: Callable[[bytes, str], bytes] | None = None
                  ) -> Location:
-    """:func:`autocolor.images.save_image` to ``target`` (``xmp`` and ``sign`` as there) ->
+    """:func:`autocolor.image_output.save_image` to ``target`` (``xmp`` and ``sign`` as there) ->
     what was written.
 
     On an object store the file is encoded into a temporary folder first, then uploaded in one

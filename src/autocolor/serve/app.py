@@ -33,7 +33,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from autocolor import __version__
-from autocolor.images import OUTPUT_FORMATS, ImageError, PixelLimitError
+from autocolor.image_output import OUTPUT_FORMATS
+from autocolor.images import ImageError, PixelLimitError
 from autocolor.serve import job
 from autocolor.serve.config import MAX_RENDER_SIZE, ServeConfig
 from autocolor.serve.worker import QueueFull, Ticket, Worker

@@ -6,7 +6,7 @@ over the pixel limit from the header alone (415, 413), also before waiting; :fun
 runs on the worker thread: :func:`autocolor.images.load_image`,
 :meth:`Colorizer.plan <autocolor.infer.colorizer.Colorizer.plan>`,
 :meth:`Colorizer.colorize_plans <autocolor.infer.colorizer.Colorizer.colorize_plans>` and
-:func:`autocolor.images.image_bytes`: what ``autocolor colorize`` does to a file, in memory.
+:func:`autocolor.image_output.image_bytes`: what ``autocolor colorize`` does to a file, in memory.
 """
 
 from __future__ import annotations
@@ -17,14 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from autocolor.hints import HintError, HintSet
-from autocolor.images import (
-    OUTPUT_FORMATS,
-    default_format,
-    fit_format,
-    image_bytes,
-    load_image,
-    open_image,
-)
+from autocolor.image_output import OUTPUT_FORMATS, default_format, fit_format, image_bytes
+from autocolor.images import load_image, open_image
 from autocolor.infer.colorizer import reference_rgb
 from autocolor.serve.config import MAX_RENDER_SIZE
 
@@ -111,7 +105,7 @@ def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
 
     The format is ``options.format``, else the command line's rule (JPEG stays JPEG, anything
     else becomes PNG); a photo the format cannot hold (16 bits, or alpha in a JPEG) becomes PNG.
-    ``xmp`` and ``sign`` as for :func:`autocolor.images.save_image`.
+    ``xmp`` and ``sign`` as for :func:`autocolor.image_output.save_image`.
 
     Raises:
         autocolor.images.ImageError: the photo or the reference cannot be read (413 for
