@@ -195,3 +195,43 @@ def test_cli_fractions_and_exit_codes(tmp_path, capsys):
     assert prepare.main([str(empty), "--out", str(tmp_path / "c2"), "--no-progress"]) == 1
     assert prepare.main([str(tmp_path / "missing"), "--out", str(tmp_path / "c3")]) == 2
     assert prepare.main([str(src), "--out", str(out), "--val-fraction", "0.9"]) == 2
+
+
+def _swapped_icc() -> bytes:
+    """An RGB profile like sRGB with the red and green primaries swapped and not named sRGB
+    (as in tests/test_images_rgb.py): converting reddish pixels under it to sRGB gives green."""
+    import struct
+
+    from PIL import ImageCms
+
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    (count,) = struct.unpack(">I", data[128:132])
+    tags = {}
+    for index in range(count):
+        signature, offset, size = struct.unpack(">4sII", data[132 + 12 * index:144 + 12 * index])
+        tags[signature] = (index, offset, size)
+    (red, red_offset, red_size), (green, green_offset, green_size) = tags[b"rXYZ"], tags[b"gXYZ"]
+    struct.pack_into(">4sII", data, 132 + 12 * red, b"rXYZ", green_offset, green_size)
+    struct.pack_into(">4sII", data, 132 + 12 * green, b"gXYZ", red_offset, red_size)
+    blob = bytes(data).replace(b"sRGB", b"swap")
+    return blob.replace("sRGB".encode("utf-16-be"), "swap".encode("utf-16-be"))
+
+
+def test_icc_profiles_become_srgb_and_deep_gray_is_gray(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    reddish = np.asarray(_colour(seed=40)).astype(np.int32)
+    reddish[..., 0] = np.clip(reddish[..., 0] + 90, 0, 255)
+    reddish[..., 1] = np.clip(reddish[..., 1] - 90, 0, 255)
+    reddish = Image.fromarray(reddish.astype(np.uint8))
+    reddish.save(src / "tagged.png", icc_profile=_swapped_icc())
+    reddish.save(src / "broken.png", icc_profile=b"not a profile at all")  # taken as sRGB
+    Image.fromarray((_gray_values() * 257).astype(np.uint16)).save(src / "deep.png")
+    out = tmp_path / "cache"
+    summary = prepare_folders([src], out, short_side=SIDE, workers=1, progress=False)
+    assert (summary.kept, summary.gray, len(summary.corrupt)) == (2, 1, 0)
+    cached = {Path(r.source).name: np.asarray(Image.open(out / r.file)).astype(float)
+              for r in cache.read_manifest(out)}
+    tagged, untagged = cached["tagged.png"], cached["broken.png"]
+    assert untagged[..., 0].mean() > untagged[..., 1].mean() + 60  # red stays red
+    assert tagged[..., 1].mean() > tagged[..., 0].mean() + 30  # the profile was applied

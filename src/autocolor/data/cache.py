@@ -15,13 +15,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from autocolor.atomic import atomic_write
 
 CACHE_MANIFEST = "manifest.tsv"
 SPLITS = ("train", "val", "test")
@@ -177,14 +178,11 @@ def write_manifest(folder: str | os.PathLike, records: list[CacheRecord]) -> Pat
 
 def write_tsv_atomic(target: str | os.PathLike, fieldnames: Sequence[str],
                      rows: Iterable[dict]) -> Path:
-    """Write a tab-separated table with a header through a hidden temporary file and a rename,
-    so a reader never sees half a table."""
+    """Write a tab-separated table with a header through a hidden temporary file and a rename
+    (:func:`autocolor.atomic.atomic_write`), so a reader never sees half a table."""
     target = Path(target)
-    with tempfile.NamedTemporaryFile("w", dir=target.parent, prefix=f".{target.name}.",
-                                     suffix=".part", delete=False, newline="",
-                                     encoding="utf-8") as handle:
+    with atomic_write(target, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fieldnames, delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(handle.name, target)
     return target

@@ -8,15 +8,17 @@ are left out; JPEG, PNG, WebP, TIFF, BMP, GIF, AVIF/HEIC where Pillow reads them
 1. hash the file's bytes (sha256): a photo already in the cache or seen earlier in this run is a
    duplicate and is not decoded;
 2. decode it (EXIF orientation applied with ``PIL.ImageOps.exif_transpose``; JPEGs are decoded
-   at a reduced DCT scale when that still leaves at least ``--short-side`` pixels), flatten
-   alpha onto white, convert an embedded ICC profile to sRGB, and resize so the short side is
-   ``--short-side`` (Lanczos; never upscales);
+   at a reduced DCT scale when that still leaves at least ``--short-side`` pixels), make it 8-bit
+   sRGB with the policy of every colour photo (``images.srgb_from_pil``: alpha onto white, deep
+   gray scaled to 8 bits, an embedded ICC profile converted to sRGB), and resize so the short
+   side is ``--short-side`` (Lanczos; never upscales);
 3. measure chroma on that resized image (``cache.chroma_stats``) and drop near-grayscale
    photos (``ab_spread`` below ``cache.MIN_AB_SPREAD``) and sepia or tinted monochrome photos
    (``ab_spread_given_l``, the chroma spread left within narrow lightness bins, below
    ``cache.MIN_AB_SPREAD_GIVEN_L``: their colour is a function of lightness);
-4. write ``DIR/<sha256[:24]>.jpg`` (JPEG quality 95, 4:4:4 chroma) atomically, and a
-   ``manifest.tsv`` row whose split is ``cache.split_for_hash(sha256)``.
+4. write ``DIR/<sha256[:24]>.jpg`` (JPEG quality 95, 4:4:4 chroma) atomically
+   (``autocolor.atomic``), and a ``manifest.tsv`` row whose split is
+   ``cache.split_for_hash(sha256)``.
 
 Incremental: ``DIR/prepare-state.tsv`` remembers every source file already looked at (path, size,
 mtime, hash, outcome), so a re-run with more photos hashes and decodes only the new or changed
@@ -42,6 +44,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from autocolor.atomic import PART_SUFFIX
 
 STATE_NAME = "prepare-state.tsv"
 DEFAULT_SHORT_SIDE = 288
@@ -191,41 +195,15 @@ def cache_file_name(sha256: str) -> str:
     return f"{sha256[:24]}.jpg"
 
 
-def _to_srgb(image, icc: bytes | None):
-    """RGB image in sRGB: alpha flattened onto white, an ICC profile converted to sRGB."""
-    from PIL import Image, ImageCms
-
-    if image.mode.startswith(("I", "F")):  # 16/32-bit or float gray: scale to 8 bits
-        import numpy as np
-
-        values = np.asarray(image, dtype=np.float32)
-        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
-        image = Image.fromarray(np.clip(values * (255.0 / peak), 0, 255).astype(np.uint8))
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-            image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba).convert("RGB")
-    if icc and image.mode in ("RGB", "CMYK"):
-        try:
-            from io import BytesIO
-
-            profile = ImageCms.ImageCmsProfile(BytesIO(icc))
-            if "srgb" not in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
-                return ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"),
-                                                 outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-            pass  # an unreadable profile: treat the pixels as sRGB
-    return image if image.mode == "RGB" else image.convert("RGB")
-
-
 def _process(task: _Task) -> _Result:
     import warnings
 
     import numpy as np
     from PIL import Image, ImageOps
 
+    from autocolor.atomic import atomic_path
     from autocolor.data.cache import chroma_stats, low_chroma_reason, resize_short_side
+    from autocolor.images import srgb_from_pil
 
     try:
         with warnings.catch_warnings():
@@ -240,7 +218,7 @@ def _process(task: _Task) -> _Result:
                     image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
                 icc = image.info.get("icc_profile")
                 image = ImageOps.exif_transpose(image)  # loads the pixels
-                rgb = resize_short_side(_to_srgb(image, icc), task.short_side)
+                rgb = resize_short_side(srgb_from_pil(image, icc), task.short_side)
     except Exception as error:  # noqa: BLE001 - any undecodable file is reported and skipped
         message = str(error).splitlines()[0] if str(error) else ""
         return _Result(task, "corrupt", error=f"{type(error).__name__}: {message}".rstrip(": "))
@@ -250,13 +228,8 @@ def _process(task: _Task) -> _Result:
     if low:
         return _Result(task, GRAY if low == "gray" else TONED, rgb.width, rgb.height, spread)
     name = cache_file_name(task.sha256)
-    target = Path(task.out_dir) / name
-    temp = target.with_name(f".{name}.{os.getpid()}.part")
-    try:
+    with atomic_path(Path(task.out_dir) / name) as temp:
         rgb.save(temp, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
     return _Result(task, KEPT, rgb.width, rgb.height, spread, name)
 
 
@@ -341,7 +314,7 @@ def prepare_folders(
     started = time.monotonic()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".*.part"):
+    for stale in out.glob(f".*{PART_SUFFIX}"):  # temporary files of a killed run
         stale.unlink(missing_ok=True)
     summary = PrepareSummary(min_ab_spread=min_ab_spread, min_ab_spread_given_l=min_given_l,
                              out_dir=str(out_dir))

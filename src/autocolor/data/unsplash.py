@@ -9,8 +9,9 @@ are CSV with a tab delimiter and ``"`` quoting (the data set's own loaders read 
 ``csv`` module: quoted fields, embedded tabs and newlines, UTF-8, empty cells.
 
 Each photo's ``photo_image_url`` is fetched with resize parameters (``?w=512&fm=jpg&q=85``) into
-``OUT/<photo_id>.jpg``: written to a hidden temporary name, fully decoded with PIL, then renamed,
-so an interrupted run, an HTML error page or a truncated body never leaves a file behind.
+``OUT/<photo_id>.jpg``: fully decoded first (``images.load_rgb``, the reader of every colour
+photo), then written to a hidden temporary name and renamed (``autocolor.atomic``), so an
+interrupted run, an HTML error page or a truncated body never leaves a file behind.
 
 ``OUT/unsplash-manifest.tsv`` records every photo (id, url, status, bytes, sha256, error, ...).
 Rows are appended as photos finish, so a killed run loses nothing, and the file is compacted to
@@ -45,6 +46,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TextIO
 
+from autocolor.atomic import PART_SUFFIX, atomic_write
+
 MANIFEST_NAME = "unsplash-manifest.tsv"
 DEFAULT_WIDTH = 512
 DEFAULT_QUALITY = 85
@@ -56,7 +59,6 @@ LICENSE = "Unsplash License (Unsplash Dataset Lite)"
 
 TABLE_NAME = re.compile(r"^photos\.tsv\d*$")
 PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # used as a file name: no separators, no dots
-PART_SUFFIX = ".part"
 
 # Reasons a photo failed, as written to the manifest's ``reason`` column.
 NOT_FOUND = "not_found"  # HTTP 404: the photo was removed from Unsplash
@@ -257,20 +259,13 @@ def read_download_manifest(folder: str | os.PathLike) -> dict[str, DownloadRecor
 
 
 def write_download_manifest(folder: str | os.PathLike, records: dict[str, DownloadRecord]) -> Path:
-    """Write one row per photo, sorted by id, atomically (temporary file, then rename)."""
-    import tempfile
-
-    folder = Path(folder)
-    target = folder / MANIFEST_NAME
-    with tempfile.NamedTemporaryFile(
-        "w", dir=folder, prefix=".manifest-", suffix=PART_SUFFIX, delete=False,
-        newline="", encoding="utf-8",
-    ) as handle:
+    """Write one row per photo, sorted by id, atomically (:func:`autocolor.atomic.atomic_write`)."""
+    target = Path(folder) / MANIFEST_NAME
+    with atomic_write(target, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS, delimiter="\t")
         writer.writeheader()
         for photo_id in sorted(records):
             writer.writerow(asdict(records[photo_id]))
-    os.replace(handle.name, target)
     return target
 
 
@@ -445,24 +440,18 @@ def _fetch(opener, url: str, timeout: float) -> tuple[bytes, int]:
 
 
 def _store_verified(body: bytes, target: Path) -> None:
-    """Write ``body`` under a hidden temporary name, decode it fully, then rename to target."""
-    from PIL import Image, UnidentifiedImageError
+    """Decode ``body`` fully (:func:`autocolor.images.load_rgb`: truncated data, non-images and
+    pixel bombs fail), then write it to ``target`` through a hidden temporary name and a rename
+    (:func:`autocolor.atomic.atomic_write`)."""
+    from autocolor.images import ImageError, load_rgb
 
-    temp = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}{PART_SUFFIX}")
     try:
-        with open(temp, "wb") as handle:
-            handle.write(body)
-        try:
-            with Image.open(temp) as image:
-                image.load()  # raises on truncated data (ImageFile.LOAD_TRUNCATED_IMAGES off)
-                if image.width < 1 or image.height < 1:
-                    raise OSError("empty image")
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise FetchError("not_an_image", f"{type(error).__name__}: {error}",
-                             retryable=False) from error
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+        if load_rgb(body, name=target.name).size == 0:
+            raise FetchError("not_an_image", "empty image", retryable=False)
+    except ImageError as error:
+        raise FetchError("not_an_image", error.reason, retryable=False) from error
+    with atomic_write(target) as handle:
+        handle.write(body)
 
 
 @dataclass
@@ -585,11 +574,10 @@ def _already_here(target: Path, previous: DownloadRecord | None) -> DownloadReco
     if previous is not None and previous.status == "ok":
         return None  # the file changed since: fetch it again
     # A file with no ok record (the manifest was deleted): adopt it if it decodes whole.
-    from PIL import Image
+    from autocolor.images import load_rgb
 
     try:
-        with Image.open(target) as image:
-            image.load()
+        load_rgb(target)
     except Exception:  # noqa: BLE001 - any decode failure means "not whole"
         return None
     data = target.read_bytes()
