@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autocolor.data import cache, prepare, unsplash
+from autocolor.data import cache, prepare, prepare_state, unsplash_fetch, unsplash_tables
 from autocolor.data.prepare import prepare_folders
 
 SIDE = 96  # a small cache size keeps the tests fast
@@ -121,7 +121,7 @@ def test_prepare_builds_the_cache(photos, tmp_path):
     with Image.open(out / png.file) as image:  # alpha flattened onto white, colours kept
         assert np.asarray(image).mean() > np.asarray(_colour(300, 400, seed=2)).mean()
     cached = {p.name for p in out.iterdir()}
-    assert cached == {r.file for r in records} | {cache.CACHE_MANIFEST, prepare.STATE_NAME}
+    assert cached == {r.file for r in records} | {cache.CACHE_MANIFEST, prepare_state.STATE_NAME}
 
 
 def test_rerun_processes_only_new_photos(photos, tmp_path, monkeypatch):
@@ -130,13 +130,13 @@ def test_rerun_processes_only_new_photos(photos, tmp_path, monkeypatch):
     stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.jpg")}
 
     decoded: list[str] = []
-    real = prepare._process
+    real = prepare.process_photo
 
     def counting(task):
         decoded.append(Path(task.path).name)
         return real(task)
 
-    monkeypatch.setattr(prepare, "_process", counting)
+    monkeypatch.setattr(prepare, "process_photo", counting)
     again = prepare_folders([photos], out, short_side=SIDE, workers=1, progress=False,
                             warn=print)
     assert sorted(decoded) == ["broken.jpg", "truncated.jpg"]  # unreadable ones are retried
@@ -159,20 +159,20 @@ def test_unsplash_download_folder_with_a_process_pool(tmp_path):
     for i in range(3):
         photo_id = f"photo-{i}"
         _colour(seed=10 + i).save(folder / f"{photo_id}.jpg", quality=85)
-        records[photo_id] = unsplash.DownloadRecord(
+        records[photo_id] = unsplash_tables.DownloadRecord(
             photo_id, f"https://images.unsplash.com/{photo_id}?w=512", "ok",
             page_url=f"https://unsplash.com/photos/{photo_id}", file=f"{photo_id}.jpg")
-    records["gone"] = unsplash.DownloadRecord("gone", "https://x/gone", "failed",
-                                              reason=unsplash.NOT_FOUND, error="HTTP 404")
+    records["gone"] = unsplash_tables.DownloadRecord("gone", "https://x/gone", "failed",
+                                              reason=unsplash_fetch.NOT_FOUND, error="HTTP 404")
     _colour(seed=20).save(folder / "gone.jpg")  # a stray file for a failed entry is skipped
-    unsplash.write_download_manifest(folder, records)
+    unsplash_tables.write_download_manifest(folder, records)
 
     out = tmp_path / "cache"
     summary = prepare_folders([folder], out, short_side=SIDE, workers=2, progress=False)
     assert (summary.kept, summary.failed_downloads, summary.cache_total) == (3, 1, 3)
     rows = cache.read_manifest(out)
     assert {r.source for r in rows} == {f"https://unsplash.com/photos/photo-{i}" for i in range(3)}
-    assert {r.license for r in rows} == {unsplash.LICENSE}
+    assert {r.license for r in rows} == {unsplash_tables.LICENSE}
 
 
 def test_cli_fractions_and_exit_codes(tmp_path, capsys):

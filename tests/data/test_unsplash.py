@@ -1,4 +1,5 @@
-"""The Unsplash downloader against a loopback HTTP server started by each test (no internet)."""
+"""The Unsplash downloader (data/unsplash.py, unsplash_tables.py, unsplash_fetch.py) against a
+loopback HTTP server started by each test (no internet)."""
 
 from __future__ import annotations
 
@@ -18,17 +19,15 @@ import pytest
 from PIL import Image
 
 from autocolor.data import unsplash
-from autocolor.data.unsplash import (
-    MANIFEST_NAME,
+from autocolor.data.unsplash import download_unsplash
+from autocolor.data.unsplash_fetch import (
     NOT_FOUND,
     RateGate,
     RetryPolicy,
-    download_unsplash,
     image_request_url,
     parse_retry_after,
-    read_download_manifest,
-    read_photos,
 )
+from autocolor.data.unsplash_tables import MANIFEST_NAME, read_download_manifest, read_photos
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "unsplash" / "photos.sample.tsv000"
 FAST = RetryPolicy(attempts=3, timeout=2.0, backoff_base=0.01, backoff_max=0.02)

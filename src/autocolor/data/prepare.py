@@ -29,208 +29,47 @@ An Unsplash download folder (``autocolor data unsplash --out DIR``) is read dire
 ``unsplash-manifest.tsv`` marks as failed are skipped, and the others get their Unsplash page as
 ``source`` and the Unsplash licence in the manifest.
 
-Importing this module is cheap (no torch, NumPy or PIL until a run starts).
+This module is the run and the command; ``data/prepare_photos.py`` finds the photos and
+processes one (steps 2-4), ``data/prepare_state.py`` keeps the state file. Importing them is cheap
+(no torch, NumPy or PIL until a run starts).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import math
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autocolor.atomic import PART_SUFFIX
+from autocolor.data.prepare_photos import (
+    Candidate,
+    PhotoResult,
+    PhotoTask,
+    find_photos,
+    process_photo,
+)
+from autocolor.data.prepare_state import (
+    DUPLICATE,
+    GRAY,
+    KEPT,
+    TONED,
+    TOO_SMALL,
+    SourceState,
+    read_state,
+    write_state,
+)
 
-STATE_NAME = "prepare-state.tsv"
 DEFAULT_SHORT_SIDE = 288
 DEFAULT_VAL_FRACTION = 0.15  # the defaults of cache.split_for_hash
 DEFAULT_TEST_FRACTION = 0.15
 DEFAULT_MIN_SIDE = 64  # smaller images are icons or thumbnails, not training photos
 DEFAULT_WORKERS = 2
-JPEG_QUALITY = 95
 SAVE_EVERY_S = 10.0
-IMAGE_EXTENSIONS = frozenset(
-    ".jpg .jpeg .jpe .jfif .png .webp .tif .tiff .bmp .gif .avif .heic .heif .jp2 .j2k"
-    .split()
-)
-
-# Outcomes recorded per source file in the state.
-KEPT, GRAY, TONED, DUPLICATE, TOO_SMALL = "kept", "gray", "toned", "duplicate", "too_small"
-
-
-@dataclass
-class SourceState:
-    source: str  # absolute path of the source file
-    size: int
-    mtime_ns: int
-    sha256: str
-    outcome: str  # KEPT, GRAY, TONED, DUPLICATE or TOO_SMALL
-    ab_spread: float = 0.0
-    file: str = ""  # cache file when KEPT
-
-
-STATE_FIELDS = tuple(f.name for f in fields(SourceState))
-
-
-def read_state(folder: str | os.PathLike) -> dict[str, SourceState]:
-    path = Path(folder) / STATE_NAME
-    states: dict[str, SourceState] = {}
-    if not path.is_file():
-        return states
-    with open(path, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            try:
-                state = SourceState(row["source"], int(row["size"]), int(row["mtime_ns"]),
-                                    row["sha256"], row["outcome"], float(row["ab_spread"] or 0),
-                                    row["file"] or "")
-            except (KeyError, TypeError, ValueError):
-                continue
-            states[state.source] = state
-    return states
-
-
-def write_state(folder: str | os.PathLike, states: Iterable[SourceState]) -> Path:
-    from autocolor.data.cache import write_tsv_atomic  # lazy: keeps this module light to import
-
-    rows = []
-    for state in sorted(states, key=lambda s: s.source):
-        row = asdict(state)
-        row["ab_spread"] = f"{state.ab_spread:.3f}"
-        rows.append(row)
-    return write_tsv_atomic(Path(folder) / STATE_NAME, STATE_FIELDS, rows)
-
-
-# --------------------------------------------------------------------------------------------
-# Finding photos
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    path: Path
-    source: str  # recorded as CacheRecord.source
-    license: str = ""
-
-
-def find_photos(
-    sources: Sequence[str | os.PathLike], exclude: Path | None = None
-) -> tuple[list[_Candidate], int]:
-    """Image files under ``sources`` (recursive, sorted) and the count of failed Unsplash
-    downloads left out."""
-    from autocolor.data import unsplash
-
-    found: dict[Path, _Candidate] = {}
-    failed_downloads = 0
-    exclude = exclude.resolve() if exclude is not None else None
-
-    def add(path: Path, meta: dict[str, unsplash.DownloadRecord]) -> None:
-        nonlocal failed_downloads
-        if path.suffix.lower() not in IMAGE_EXTENSIONS or path.name.startswith("."):
-            return
-        resolved = path.resolve()
-        record = meta.get(path.stem)
-        if record is not None and record.status != "ok":
-            failed_downloads += 1
-            return
-        if record is not None:
-            found.setdefault(resolved, _Candidate(resolved, record.page_url or str(resolved),
-                                                  unsplash.LICENSE))
-        else:
-            found.setdefault(resolved, _Candidate(resolved, str(resolved)))
-
-    for source in sources:
-        root = Path(source)
-        if root.is_file():
-            add(root, unsplash.read_download_manifest(root.parent))
-            continue
-        if not root.is_dir():
-            raise FileNotFoundError(f"{root}: no such file or folder")
-        if exclude is not None and root.resolve() == exclude:
-            continue  # the cache folder itself
-        for dirpath, dirnames, filenames in os.walk(root):
-            here = Path(dirpath)
-            dirnames[:] = sorted(
-                d for d in dirnames
-                if not d.startswith(".") and (exclude is None or (here / d).resolve() != exclude)
-            )
-            meta = (unsplash.read_download_manifest(here)
-                    if unsplash.MANIFEST_NAME in filenames else {})
-            for name in sorted(filenames):
-                add(here / name, meta)
-    return sorted(found.values(), key=lambda c: str(c.path)), failed_downloads
-
-
-# --------------------------------------------------------------------------------------------
-# One photo (runs in a worker process)
-
-
-@dataclass(frozen=True)
-class _Task:
-    path: str
-    sha256: str
-    out_dir: str
-    short_side: int
-    min_ab_spread: float
-    min_ab_spread_given_l: float
-    min_side: int
-
-
-@dataclass
-class _Result:
-    task: _Task
-    outcome: str  # KEPT, GRAY, TONED, TOO_SMALL or "corrupt"
-    width: int = 0
-    height: int = 0
-    ab_spread: float = 0.0
-    file: str = ""
-    error: str = ""
-
-
-def cache_file_name(sha256: str) -> str:
-    return f"{sha256[:24]}.jpg"
-
-
-def _process(task: _Task) -> _Result:
-    import warnings
-
-    import numpy as np
-    from PIL import Image, ImageOps
-
-    from autocolor.atomic import atomic_path
-    from autocolor.data.cache import chroma_stats, low_chroma_reason, resize_short_side
-    from autocolor.images import srgb_from_pil
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # EXIF quirks; real failures raise below
-            with Image.open(task.path) as image:
-                width, height = image.size
-                if min(width, height) < task.min_side:
-                    return _Result(task, TOO_SMALL, width, height)
-                scale = task.short_side / min(width, height)
-                if scale < 1.0 and image.format == "JPEG":
-                    # DCT-domain downscale by 1/2, 1/4 or 1/8, never below the target size.
-                    image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
-                icc = image.info.get("icc_profile")
-                image = ImageOps.exif_transpose(image)  # loads the pixels
-                rgb = resize_short_side(srgb_from_pil(image, icc), task.short_side)
-    except Exception as error:  # noqa: BLE001 - any undecodable file is reported and skipped
-        message = str(error).splitlines()[0] if str(error) else ""
-        return _Result(task, "corrupt", error=f"{type(error).__name__}: {message}".rstrip(": "))
-    stats = chroma_stats(np.asarray(rgb))
-    spread = stats["ab_spread"]
-    low = low_chroma_reason(stats, task.min_ab_spread, task.min_ab_spread_given_l)
-    if low:
-        return _Result(task, GRAY if low == "gray" else TONED, rgb.width, rgb.height, spread)
-    name = cache_file_name(task.sha256)
-    with atomic_path(Path(task.out_dir) / name) as temp:
-        rgb.save(temp, "JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
-    return _Result(task, KEPT, rgb.width, rgb.height, spread, name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,10 +121,6 @@ class PrepareSummary:
         return "\n".join(lines)
 
 
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
 def prepare_folders(
     sources: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -335,7 +170,7 @@ def prepare_folders(
 
     candidates, summary.failed_downloads = find_photos(sources, exclude=out)
     summary.found = len(candidates)
-    tasks: list[tuple[_Task, _Candidate, os.stat_result]] = []
+    tasks: list[tuple[PhotoTask, Candidate, os.stat_result]] = []
     seen: set[str] = set()
     for candidate in tqdm(candidates, desc="hashing", unit="file", disable=not progress or None,
                           leave=False):
@@ -372,7 +207,7 @@ def prepare_folders(
             summary.too_small += new_state.outcome == TOO_SMALL
             states[key] = new_state
         else:
-            tasks.append((_Task(key, sha, str(out), short_side, min_ab_spread, min_given_l,
+            tasks.append((PhotoTask(key, sha, str(out), short_side, min_ab_spread, min_given_l,
                                 min_side),
                           candidate, stat))
         seen.add(sha)
@@ -383,7 +218,7 @@ def prepare_folders(
         cache.write_manifest(out, list(records.values()))
         write_state(out, states.values())
 
-    def collect(result: _Result) -> None:
+    def collect(result: PhotoResult) -> None:
         task = result.task
         candidate, stat = by_path[task.path]
         summary.processed += 1
@@ -416,13 +251,13 @@ def prepare_folders(
         todo = [task for task, _, _ in tasks]
         workers = max(1, min(int(workers), len(todo)))
         if workers == 1:
-            results = map(_process, todo)
+            results = map(process_photo, todo)
         else:
             import multiprocessing
 
             # spawn: same behaviour on Linux, macOS and Windows, and safe beside threads
             pool = multiprocessing.get_context("spawn").Pool(workers)
-            results = pool.imap_unordered(_process, todo, chunksize=1)
+            results = pool.imap_unordered(process_photo, todo, chunksize=1)
         for result in results:
             collect(result)
             bar.update(1)

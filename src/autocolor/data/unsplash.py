@@ -26,485 +26,49 @@ exponential backoff and jitter; a 429 closes a shared gate that every worker wai
 server's ``Retry-After`` (or the backoff delay), so the whole downloader slows down, not just one
 worker. 404 and other 4xx are not retried.
 
-Importing this module is cheap (no torch, NumPy, PIL or urllib until a download starts).
+This module is the run and the command; the photos table and the manifest are
+``data/unsplash_tables.py``, one photo's request, retries and the rate gate
+``data/unsplash_fetch.py``. Importing them is cheap (no torch, NumPy, PIL or urllib until a
+download starts).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import os
-import random
-import re
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
-from autocolor.atomic import PART_SUFFIX, atomic_write
+from autocolor.atomic import PART_SUFFIX
+from autocolor.data.unsplash_fetch import (
+    DEFAULT_QUALITY,
+    DEFAULT_WIDTH,
+    REASON_TEXT,
+    DownloadContext,
+    RateGate,
+    RetryPolicy,
+    download_one,
+)
+from autocolor.data.unsplash_tables import (
+    MANIFEST_NAME,
+    PHOTO_ID,
+    DownloadRecord,
+    ManifestJournal,
+    PhotoRow,
+    read_download_manifest,
+    read_photos,
+    utc_now,
+    write_download_manifest,
+)
 
-MANIFEST_NAME = "unsplash-manifest.tsv"
-DEFAULT_WIDTH = 512
-DEFAULT_QUALITY = 85
 DEFAULT_WORKERS = 8
 MAX_WORKERS = 32
-MAX_IMAGE_BYTES = 64 << 20  # a resized JPEG is ~100 kB; anything this big is not what we asked for
-USER_AGENT = "autocolor-unsplash-downloader/0.1 (+https://github.com/unsplash/datasets)"
-LICENSE = "Unsplash License (Unsplash Dataset Lite)"
-
-TABLE_NAME = re.compile(r"^photos\.tsv\d*$")
-PHOTO_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # used as a file name: no separators, no dots
-
-# Reasons a photo failed, as written to the manifest's ``reason`` column.
-NOT_FOUND = "not_found"  # HTTP 404: the photo was removed from Unsplash
-REASON_TEXT = {
-    NOT_FOUND: "not found (HTTP 404)",
-    "http_4xx": "client error (HTTP 4xx)",
-    "http_5xx": "server error (HTTP 5xx)",
-    "rate_limited": "rate limited (HTTP 429)",
-    "timeout": "timed out",
-    "connection": "connection error",
-    "truncated": "truncated body (Content-Length mismatch)",
-    "not_an_image": "not a decodable image",
-    "too_large": f"body larger than {MAX_IMAGE_BYTES >> 20} MiB",
-    "bad_row": "bad row in the photos table",
-    "interrupted": "interrupted",
-}
-
-
-# --------------------------------------------------------------------------------------------
-# The photos table
-
-
-@dataclass(frozen=True)
-class PhotoRow:
-    photo_id: str
-    image_url: str  # photo_image_url, without resize parameters
-    page_url: str = ""  # photo_url, the photo's page on unsplash.com (attribution)
-    photographer: str = ""
-
-
-def _table_sort_key(name: str) -> tuple[str, int]:
-    stem, _, number = name.rpartition(".tsv")
-    return stem, int(number) if number.isdigit() else -1
-
-
-def _open_tables(path: Path) -> Iterator[tuple[str, TextIO]]:
-    """Yield (name, text stream) for each photos table in a file, folder or zip."""
-    import io
-    import zipfile
-
-    if path.is_dir():
-        names = sorted(
-            (p for p in path.iterdir() if p.is_file() and TABLE_NAME.match(p.name)),
-            key=lambda p: _table_sort_key(p.name),
-        )
-        if not names:
-            raise ValueError(f"{path}: no photos.tsv* file in this folder")
-        for table in names:
-            with open(table, encoding="utf-8-sig", newline="") as handle:
-                yield str(table), handle
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = sorted(
-                (m for m in archive.namelist() if TABLE_NAME.match(m.rsplit("/", 1)[-1])),
-                key=lambda m: _table_sort_key(m.rsplit("/", 1)[-1]),
-            )
-            if not members:
-                raise ValueError(f"{path}: no photos.tsv* member in this zip")
-            for member in members:
-                with archive.open(member) as raw:
-                    handle = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-                    yield f"{path}:{member}", handle
-    elif path.is_file():
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            yield str(path), handle
-    else:
-        raise FileNotFoundError(f"{path}: no such file or folder")
-
-
-def read_photos(
-    path: str | os.PathLike,
-    limit: int | None = None,
-    warn: Callable[[str], None] | None = None,
-) -> list[PhotoRow]:
-    """Read the photos table(s) at ``path`` (file, folder of ``photos.tsv*`` or zip).
-
-    Rows without a photo_id or an http(s) photo_image_url are skipped with a warning; a photo
-    id seen twice is kept once. ``limit`` keeps the first N photos in table order.
-    """
-    warn = warn or _warn
-    photos: list[PhotoRow] = []
-    seen: set[str] = set()
-    duplicates = 0
-    for name, handle in _open_tables(Path(path)):
-        reader = csv.DictReader(handle, delimiter="\t", quotechar='"', doublequote=True)
-        try:
-            header = reader.fieldnames or []
-            missing = {"photo_id", "photo_image_url"} - set(header)
-            if missing:
-                raise ValueError(
-                    f"{name}: not an Unsplash photos table, missing column(s) {sorted(missing)}"
-                )
-            for row in reader:
-                if None in row or any(value is None for value in row.values()):
-                    warn(f"{name}:{reader.line_num}: skipped a row with {len(row)} cells, "
-                         f"expected {len(header)}")
-                    continue
-                photo_id = row["photo_id"].strip()
-                url = row["photo_image_url"].strip()
-                if not photo_id or not url.lower().startswith(("http://", "https://")):
-                    warn(f"{name}:{reader.line_num}: skipped a row without photo_id or "
-                         f"http(s) photo_image_url")
-                    continue
-                if photo_id in seen:
-                    duplicates += 1
-                    continue
-                seen.add(photo_id)
-                first = row.get("photographer_first_name", "").strip()
-                last = row.get("photographer_last_name", "").strip()
-                username = row.get("photographer_username", "").strip()
-                photographer = " ".join(p for p in (first, last) if p) or username
-                photos.append(
-                    PhotoRow(photo_id, url, row.get("photo_url", "").strip(), photographer)
-                )
-                if limit is not None and len(photos) >= limit:
-                    return photos
-        except csv.Error as error:
-            raise ValueError(f"{name}:{reader.line_num}: unreadable TSV: {error}") from error
-    if duplicates:
-        warn(f"{duplicates} duplicate photo_id row(s) ignored")
-    return photos
-
-
-def image_request_url(
-    image_url: str, width: int = DEFAULT_WIDTH, quality: int = DEFAULT_QUALITY
-) -> str:
-    """``photo_image_url`` with Unsplash's dynamic resize parameters (w, fm=jpg, q) set."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    parts = urlsplit(image_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k not in {"w", "fm", "q"}]
-    query += [("w", str(width)), ("fm", "jpg"), ("q", str(quality))]
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-# --------------------------------------------------------------------------------------------
-# The download manifest
-
-
-@dataclass
-class DownloadRecord:
-    photo_id: str
-    url: str  # the URL fetched (with resize parameters)
-    status: str  # "ok" or "failed"
-    bytes: int = 0
-    sha256: str = ""
-    error: str = ""  # human-readable detail of the last failure
-    reason: str = ""  # machine-readable failure class, a key of REASON_TEXT
-    http_status: int = 0
-    attempts: int = 0
-    file: str = ""  # relative to the download folder, set when status is ok
-    page_url: str = ""
-    photographer: str = ""
-    finished_at: str = ""  # UTC, ISO 8601
-
-
-MANIFEST_FIELDS = tuple(f.name for f in fields(DownloadRecord))
-
-
-def _record_from_row(row: dict[str, str]) -> DownloadRecord | None:
-    try:
-        record = DownloadRecord(
-            **{
-                name: (int(row.get(name) or 0) if name in {"bytes", "http_status", "attempts"}
-                       else (row.get(name) or ""))
-                for name in MANIFEST_FIELDS
-            }
-        )
-    except (TypeError, ValueError):
-        return None
-    if record.status not in {"ok", "failed"} or not PHOTO_ID.match(record.photo_id):
-        return None
-    return record
-
-
-def read_download_manifest(folder: str | os.PathLike) -> dict[str, DownloadRecord]:
-    """photo_id -> latest record in ``folder/unsplash-manifest.tsv`` ({} when there is none).
-
-    Rows are appended as photos finish, so the last row of a photo wins; a malformed row (a
-    run killed mid-write) is ignored.
-    """
-    path = Path(folder) / MANIFEST_NAME
-    records: dict[str, DownloadRecord] = {}
-    if not path.is_file():
-        return records
-    with open(path, encoding="utf-8", newline="") as handle:
-        try:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                if None in row or None in row.values():
-                    continue  # too many or too few cells: a torn or foreign row
-                record = _record_from_row(row)
-                if record is not None:
-                    records[record.photo_id] = record
-        except csv.Error:
-            pass  # a torn last row; everything before it was read
-    return records
-
-
-def write_download_manifest(folder: str | os.PathLike, records: dict[str, DownloadRecord]) -> Path:
-    """Write one row per photo, sorted by id, atomically (:func:`autocolor.atomic.atomic_write`)."""
-    target = Path(folder) / MANIFEST_NAME
-    with atomic_write(target, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS, delimiter="\t")
-        writer.writeheader()
-        for photo_id in sorted(records):
-            writer.writerow(asdict(records[photo_id]))
-    return target
-
-
-class _ManifestJournal:
-    """Appends one row per finished photo and flushes it, so a killed run loses nothing."""
-
-    def __init__(self, folder: Path) -> None:
-        path = folder / MANIFEST_NAME
-        new = not path.exists() or path.stat().st_size == 0
-        self._handle = open(path, "a", encoding="utf-8", newline="")  # noqa: SIM115
-        self._writer = csv.DictWriter(self._handle, fieldnames=MANIFEST_FIELDS, delimiter="\t")
-        if new:
-            self._writer.writeheader()
-
-    def append(self, record: DownloadRecord) -> None:
-        self._writer.writerow(asdict(record))
-        self._handle.flush()
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-# --------------------------------------------------------------------------------------------
-# Fetching
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. Delays are seconds; tests shrink them to milliseconds."""
-
-    attempts: int = 6  # tries per photo, the first included
-    timeout: float = 30.0  # per request: connect, headers and the whole body
-    backoff_base: float = 1.0  # first retry waits about this long, then 2x, 4x, ...
-    backoff_max: float = 60.0
-    jitter: float = 0.5  # each delay is scaled by a random factor in [1 - jitter, 1]
-    retry_after_max: float = 600.0  # cap on a server's Retry-After
-
-    def delay(self, retry: int, rng: random.Random | None = None) -> float:
-        """Backoff before retry number ``retry`` (1 for the first retry)."""
-        base = min(self.backoff_max, self.backoff_base * 2 ** max(0, retry - 1))
-        return base * (1.0 - self.jitter * (rng or random).random())
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class RateGate:
-    """A gate every worker passes before each request; a 429 closes it for everyone."""
-
-    def __init__(self, stop: threading.Event | None = None) -> None:
-        self._lock = threading.Lock()
-        self._open_at = 0.0  # time.monotonic() when the gate reopens
-        self._stop = stop or threading.Event()
-        self.pauses = 0
-
-    def pause(self, seconds: float) -> None:
-        with self._lock:
-            self._open_at = max(self._open_at, time.monotonic() + max(0.0, seconds))
-            self.pauses += 1
-
-    def wait(self) -> float:
-        """Block while the gate is closed; return the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                remaining = self._open_at - time.monotonic()
-            if remaining <= 0:
-                return waited
-            if self._stop.wait(remaining):
-                raise _Cancelled
-            waited += remaining
-
-
-class FetchError(Exception):
-    def __init__(self, reason: str, message: str, *, retryable: bool, http_status: int = 0,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.retryable = retryable
-        self.http_status = http_status
-        self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delay-seconds or an HTTP date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _fetch(opener, url: str, timeout: float) -> tuple[bytes, int]:
-    """GET ``url``; return (body, status) or raise FetchError, classified for retrying."""
-    import http.client
-    import ssl
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(
-        url, headers={"User-Agent": USER_AGENT, "Accept": "image/jpeg,image/*;q=0.8"}
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status = response.status
-            length = response.headers.get("Content-Length", "").strip()
-            expected = int(length) if length.isdigit() else None
-            content_type = response.headers.get_content_type()
-            if expected is not None and expected > MAX_IMAGE_BYTES:
-                raise FetchError("too_large", f"Content-Length {expected}", retryable=False)
-            chunks: list[bytes] = []
-            received = 0
-            while chunk := response.read(1 << 16):
-                received += len(chunk)
-                chunks.append(chunk)
-                if received > MAX_IMAGE_BYTES:
-                    raise FetchError("too_large", f"more than {MAX_IMAGE_BYTES} bytes",
-                                     retryable=False)
-                if time.monotonic() > deadline:
-                    raise FetchError("timeout", f"body not complete after {timeout:g} s",
-                                     retryable=True)
-    except FetchError:
-        raise
-    except http.client.IncompleteRead as error:
-        raise FetchError("truncated", f"body ended early: {error!r}", retryable=True) from error
-    except urllib.error.HTTPError as error:
-        code = error.code
-        retry_after = parse_retry_after(error.headers.get("Retry-After") if error.headers else None)
-        error.close()
-        message = f"HTTP {code} {error.reason}"
-        if code == 404:
-            raise FetchError(NOT_FOUND, message, retryable=False, http_status=code) from None
-        if code == 429:
-            raise FetchError("rate_limited", message, retryable=True, http_status=code,
-                             retry_after=retry_after) from None
-        if code >= 500 or code == 408:
-            raise FetchError("http_5xx" if code >= 500 else "timeout", message, retryable=True,
-                             http_status=code, retry_after=retry_after) from None
-        raise FetchError("http_4xx", message, retryable=False, http_status=code) from None
-    except TimeoutError as error:
-        raise FetchError("timeout", f"timed out after {timeout:g} s", retryable=True) from error
-    except urllib.error.URLError as error:
-        cause = error.reason
-        if isinstance(cause, TimeoutError):
-            raise FetchError("timeout", f"timed out after {timeout:g} s",
-                             retryable=True) from error
-        permanent = isinstance(cause, ssl.SSLCertVerificationError) or not isinstance(
-            cause, OSError)  # e.g. "unknown url type"
-        raise FetchError("connection", str(cause), retryable=not permanent) from error
-    except (http.client.HTTPException, ConnectionError, OSError) as error:
-        raise FetchError("connection", f"{type(error).__name__}: {error}",
-                         retryable=True) from error
-    body = b"".join(chunks)
-    if expected is not None and received != expected:
-        raise FetchError("truncated", f"received {received} of {expected} bytes",
-                         retryable=True, http_status=status)
-    if content_type.startswith("text/"):
-        raise FetchError("not_an_image", f"got {content_type} instead of an image",
-                         retryable=False, http_status=status)
-    return body, status
-
-
-def _store_verified(body: bytes, target: Path) -> None:
-    """Decode ``body`` fully (:func:`autocolor.images.load_rgb`: truncated data, non-images and
-    pixel bombs fail), then write it to ``target`` through a hidden temporary name and a rename
-    (:func:`autocolor.atomic.atomic_write`)."""
-    from autocolor.images import ImageError, load_rgb
-
-    try:
-        if load_rgb(body, name=target.name).size == 0:
-            raise FetchError("not_an_image", "empty image", retryable=False)
-    except ImageError as error:
-        raise FetchError("not_an_image", error.reason, retryable=False) from error
-    with atomic_write(target) as handle:
-        handle.write(body)
-
-
-@dataclass
-class _Context:
-    opener: object
-    out_dir: Path
-    width: int
-    quality: int
-    policy: RetryPolicy
-    gate: RateGate
-    stop: threading.Event
-    rng: random.Random = field(default_factory=random.Random)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _download_one(photo: PhotoRow, ctx: _Context) -> DownloadRecord:
-    url = image_request_url(photo.image_url, ctx.width, ctx.quality)
-    record = DownloadRecord(photo.photo_id, url, "failed", page_url=photo.page_url,
-                            photographer=photo.photographer)
-    target = ctx.out_dir / f"{photo.photo_id}.jpg"
-    policy = ctx.policy
-    try:
-        while True:
-            ctx.gate.wait()
-            record.attempts += 1
-            try:
-                body, status = _fetch(ctx.opener, url, policy.timeout)
-                _store_verified(body, target)
-            except FetchError as error:
-                record.reason, record.error = error.reason, str(error)
-                record.http_status = error.http_status
-                if not error.retryable or record.attempts >= policy.attempts:
-                    break
-                delay = policy.delay(record.attempts, ctx.rng)
-                if error.retry_after is not None:
-                    delay = min(max(delay, error.retry_after), policy.retry_after_max)
-                if error.reason == "rate_limited":
-                    ctx.gate.pause(delay)  # everyone waits, not just this worker
-                elif ctx.stop.wait(delay):
-                    raise _Cancelled from None
-                continue
-            record.status, record.reason, record.error = "ok", "", ""
-            record.http_status, record.bytes = status, len(body)
-            record.sha256 = hashlib.sha256(body).hexdigest()
-            record.file = target.name
-            break
-    except _Cancelled:
-        record.reason, record.error = "interrupted", "interrupted before it arrived"
-    record.finished_at = _now()
-    return record
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,7 +147,7 @@ def _already_here(target: Path, previous: DownloadRecord | None) -> DownloadReco
     data = target.read_bytes()
     return DownloadRecord(target.stem, previous.url if previous else "", "ok", len(data),
                           hashlib.sha256(data).hexdigest(), file=target.name,
-                          finished_at=_now())
+                          finished_at=utc_now())
 
 
 def download_unsplash(
@@ -637,12 +201,12 @@ def download_unsplash(
 
     stop = threading.Event()
     gate = RateGate(stop)
-    ctx = _Context(urllib.request.build_opener(), out, width, quality, policy, gate, stop)
-    journal = _ManifestJournal(out)
+    ctx = DownloadContext(urllib.request.build_opener(), out, width, quality, policy, gate, stop)
+    journal = ManifestJournal(out)
     bar = tqdm(total=len(todo), unit="photo", desc="unsplash", disable=not progress or None,
                dynamic_ncols=True)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unsplash")
-    pending = {executor.submit(_download_one, photo, ctx) for photo in todo}
+    pending = {executor.submit(download_one, photo, ctx) for photo in todo}
 
     def take(record: DownloadRecord) -> None:
         records[record.photo_id] = record
