@@ -363,3 +363,16 @@ def test_lab_to_rgb_array_gray_and_strips(monkeypatch: pytest.MonkeyPatch) -> No
         lab_to_rgb_array(lightness, ab[:-1])
 
 
+
+
+def test_the_documented_limit_is_ours_not_pillows() -> None:
+    """Pillow warns above 89.5 MP; a 95 MP photo is within autocolor's default 100 MP and opens
+    (only the header is read), while 101 MP is refused by our own check."""
+    from autocolor.images import DEFAULT_MAX_PIXELS, open_image
+
+    assert DEFAULT_MAX_PIXELS == 100_000_000
+    image = open_image(_bomb_png(10_000, 9_500))
+    assert image.size == (10_000, 9_500)
+    image.close()
+    with pytest.raises(ImageError, match="too many pixels"):
+        open_image(_bomb_png(10_100, 10_000))
