@@ -40,7 +40,7 @@ def train(name: str, overrides: dict, out: Path, data: str) -> dict:
 
     overrides = dict(overrides)
     recipe = overrides.pop("recipe", None)
-    config = resolve_config(recipe, {**overrides, "data": data, "out": str(out)})
+    config = resolve_config(recipe, {"data": data, **overrides, "out": str(out)})
     out.mkdir(parents=True, exist_ok=True)
     config.save(out / "design.json")
     cpu_before, started = child_cpu_seconds(), time.monotonic()
@@ -50,8 +50,10 @@ def train(name: str, overrides: dict, out: Path, data: str) -> dict:
                                stderr=subprocess.STDOUT)
     if code != 0:
         raise RuntimeError(f"{name} failed; see {out / 'stdout.txt'}")
-    return {"wall_seconds": time.monotonic() - started,
-            "cpu_seconds": child_cpu_seconds() - cpu_before}
+    costs = {"wall_seconds": time.monotonic() - started,
+             "cpu_seconds": child_cpu_seconds() - cpu_before}
+    (out / "costs.json").write_text(json.dumps(costs) + "\n")
+    return costs
 
 
 def per_photo(result: dict) -> dict:
@@ -99,7 +101,8 @@ def print_row(name: str, row: dict, costs: dict) -> None:
     print(f"{name:28s} T={temperature:5s} gate={gate:7s} dPSNR {d['psnr']:+.2f}  dCIEDE {d['ciede2000']:+.2f}  "
           f"dAuC {d['ab_auc']:+.4f}  CF {row['cf_ratio']:.2f}  <-3dB {row['below_gray_3db']}/"
           f"{row['photos']}  worst {row['worst_delta_psnr']:+.1f} ({row['worst_photo'][:28]})  "
-          f"cpu {costs['cpu_seconds'] / 60:.0f} min", flush=True)
+          f"cpu {costs['cpu_seconds'] / 60 if costs.get('cpu_seconds') else float('nan'):.0f} min",
+          flush=True)
 
 
 def main() -> int:
@@ -131,6 +134,8 @@ def main() -> int:
                 continue
             if done and (run / "final.safetensors").is_file():
                 costs = done["costs"]  # trained already, scored with an older grid: re-score
+            elif (run / "final.safetensors").is_file() and (run / "costs.json").is_file():
+                costs = json.loads((run / "costs.json").read_text())  # trained, not scored
             else:
                 costs = train(key, {**overrides, "seed": seed}, run, args.data)
             rows = score(run / "final.safetensors", args.data, temperatures, args.split, gates)
