@@ -274,3 +274,24 @@ def test_colorize_file_applies_the_limit_and_fits_the_target(colorizer: Colorize
     with pytest.raises(ImageError, match="too many pixels"):
         small.colorize_file(tmp_path / "cutout.png", tmp_path / "out" / "again.png")
     assert not (tmp_path / "out" / "again.png").exists()
+
+
+def test_upsampling_choice() -> None:
+    """Guided upsampling (the default) and bilinear differ on a photo with edges, agree on a
+    constant prediction, and anything else is refused."""
+    rng = np.random.default_rng(5)
+    photo = (rng.random((90, 130)) * 255).astype(np.uint8)
+    constant = [Colorizer(ConstantBackend((0.15, -0.1)), render_size=64, upsampling=mode)
+                .colorize(photo) for mode in ("guided", "bilinear")]
+    assert np.abs(constant[0].astype(int) - constant[1].astype(int)).max() <= 1
+
+    class Ramp(ConstantBackend):
+        def predict(self, l_norm: np.ndarray) -> np.ndarray:
+            return np.repeat(l_norm * 0.3, 2, axis=1)  # ab follows L: edges in ab
+
+    ramp = [Colorizer(Ramp((0, 0)), render_size=64, upsampling=mode).colorize(photo)
+            for mode in ("guided", "bilinear")]
+    assert not np.array_equal(ramp[0], ramp[1])
+    assert Colorizer(ConstantBackend((0, 0)), render_size=64).guided
+    with pytest.raises(ValueError, match="upsampling"):
+        Colorizer(ConstantBackend((0, 0)), render_size=64, upsampling="nearest")

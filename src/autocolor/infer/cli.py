@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=4,
                         help="photos whose renders have the same shape share a network run")
     parser.add_argument("--saturation", type=float, default=1.0, help="chroma scale, 1 = as predicted")
+    parser.add_argument("--upsampling", choices=("guided", "bilinear"), default="guided",
+                        help="colour to full size: guided (edge-aware, default) or bilinear")
     parser.add_argument("--hints", type=Path, help="JSON hint points (coordinates as stored)")
     parser.add_argument("--reference", type=Path, help="a colour photo of a similar scene")
     parser.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default=None,
@@ -351,7 +353,8 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
         colorizer = Colorizer.from_pretrained(args.model, backend=args.backend,
                                               device=args.device, render_size=args.render_size,
                                               batch_size=args.batch_size,
-                                              max_pixels=args.max_pixels)
+                                              max_pixels=args.max_pixels,
+                                              upsampling=args.upsampling)
         xmp, credentials = output_marks(args, colorizer)
         sign = credentials.sign if credentials is not None else None
         for batch in batches:

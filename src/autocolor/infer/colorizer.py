@@ -50,6 +50,8 @@ from autocolor.weights import resolve_weights
 if TYPE_CHECKING:
     from autocolor.hints import HintSet
 
+# How ab reaches full resolution (Colorizer's ``upsampling``).
+UPSAMPLING = ("guided", "bilinear")
 # Render pixels in one backend call at most (4 renders of 384x288; 2 of 512x384).
 MAX_BATCH_RENDER_PIXELS = 1 << 19
 
@@ -105,11 +107,18 @@ class Colorizer:
         max_pixels: the largest photo :meth:`plan` accepts.
         model_name: names the model in the provenance of outputs (default: the weights file's
             name).
+        upsampling: how ab goes from the render size to full resolution: "guided" (edge-aware,
+            the fast guided filter of :mod:`autocolor.infer.guided`; the default) or
+            "bilinear".
     """
 
     def __init__(self, backend: Backend, render_size: int | None = None,
                  metadata: dict[str, Any] | None = None, batch_size: int = 8,
-                 max_pixels: int = DEFAULT_MAX_PIXELS, model_name: str | None = None) -> None:
+                 max_pixels: int = DEFAULT_MAX_PIXELS, model_name: str | None = None,
+                 upsampling: str = "guided") -> None:
+        if upsampling not in UPSAMPLING:
+            raise ValueError(f"upsampling must be one of {UPSAMPLING}, got {upsampling!r}")
+        self.guided = upsampling == "guided"
         self.backend = backend
         self.model_name = model_name
         self._provenance: Provenance | None = None
@@ -122,7 +131,8 @@ class Colorizer:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike = "default", backend: str = "auto",
                         device: str = "cpu", render_size: int | None = None,
-                        batch_size: int = 8, max_pixels: int = DEFAULT_MAX_PIXELS) -> Colorizer:
+                        batch_size: int = 8, max_pixels: int = DEFAULT_MAX_PIXELS,
+                        upsampling: str = "guided") -> Colorizer:
         """Load installed weights by name ('default'), a ``.safetensors`` or an ``.onnx`` path.
 
         Never downloads. The metadata (render size included) is the file's that runs: with
@@ -138,7 +148,8 @@ class Colorizer:
         runner = create_backend(backend, weights, device)
         # An installed name ("default") names the model; a path is named by its file.
         name = str(name_or_path) if not Path(name_or_path).suffix else Path(name_or_path).name
-        return cls(runner, render_size, None, batch_size, max_pixels, model_name=name)
+        return cls(runner, render_size, None, batch_size, max_pixels, model_name=name,
+                   upsampling=upsampling)
 
     @property
     def provenance(self) -> Provenance | None:
@@ -250,7 +261,7 @@ class Colorizer:
     def colorize_lightness_batch(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
         """[(H_i, W_i) L in [0,100]] -> [(H_i, W_i, 2) ab]; same-shaped renders share a batch."""
         predicted = self.predict_ab_norm(lightness_list)
-        return [upsample_ab(ab_norm, *lightness.shape)
+        return [upsample_ab(ab_norm, *lightness.shape, lightness if self.guided else None)
                 for ab_norm, lightness in zip(predicted, lightness_list, strict=True)]
 
     def colorize_lightness(self, lightness: np.ndarray, hints=None, reference=None,
@@ -297,8 +308,8 @@ class Colorizer:
         """
         lightness = loaded.lightness
         if reference is None and (hints is None or not len(hints.points)):
-            return render_rgb(lightness, ab_norm, loaded.bit_depth, saturation)
-        ab = upsample_ab(ab_norm, *lightness.shape)
+            return render_rgb(lightness, ab_norm, loaded.bit_depth, saturation, self.guided)
+        ab = upsample_ab(ab_norm, *lightness.shape, lightness if self.guided else None)
         ab = self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
         return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 

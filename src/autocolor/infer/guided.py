@@ -18,8 +18,8 @@ from scipy.ndimage import uniform_filter
 # Window radius at the render size (pixels) and the ridge term, in (L units)^2: a window whose
 # lightness varies by less than ~sqrt(eps) is treated as flat (plain bilinear colour). Chosen on
 # the validation photos (docs/recipes.md).
-GUIDED_RADIUS = 2
-GUIDED_EPS = 25.0
+GUIDED_RADIUS = 4
+GUIDED_EPS = 100.0
 
 
 def guided_coefficients(lightness_small: np.ndarray, ab_small: np.ndarray,

@@ -66,6 +66,7 @@ class RaySettings:
     actor_cpus: float = 1.0  # CPUs a network actor reserves; its ONNX Runtime threads
     xmp: bytes | None = None  # the provenance mark of every output (None: --no-provenance)
     credentials: Any = None  # ContentCredentials that sign every output (--c2pa-*), or None
+    upsampling: str = "guided"  # as --upsampling
 
 
 def gpus_per_actor(device: str, num_gpus: float | None) -> float:
@@ -91,7 +92,8 @@ def settings_for(args, hints, reference) -> RaySettings:
                        render_size=probe.render_size, metadata=probe.metadata,
                        max_pixels=args.max_pixels, batch_size=max(1, args.batch_size),
                        saturation=args.saturation, hints=hints, reference=reference,
-                       actor_cpus=args.actor_cpus, xmp=xmp, credentials=credentials)
+                       actor_cpus=args.actor_cpus, xmp=xmp, credentials=credentials,
+                       upsampling=args.upsampling)
 
 
 class _NoNetwork:
@@ -110,7 +112,8 @@ class _NoNetwork:
 def _policy(settings: RaySettings) -> Colorizer:
     """A colorizer without a network: plan, model inputs and the join, as the local engine's."""
     return Colorizer(_NoNetwork(settings.metadata), settings.render_size,
-                     batch_size=settings.batch_size, max_pixels=settings.max_pixels)
+                     batch_size=settings.batch_size, max_pixels=settings.max_pixels,
+                     upsampling=settings.upsampling)
 
 
 def _one_core() -> None:
