@@ -62,7 +62,7 @@ def main() -> None:
                  (f"T={shipped:g} x0.8 chroma", shipped, 0.8)]
     rows = {}
     for label, temperature, extra in variants:
-        head.temperature.fill_(temperature)
+        torch_backend.model.set_decoding(temperature, None)
         colorizer.backend = (FlipAveraged(torch_backend) if extra == "flip" else
                              ChromaScaled(torch_backend, extra) if extra else torch_backend)
         result = evaluate_folder(colorizer, args.data, split=args.split, progress=False)

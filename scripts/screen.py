@@ -73,7 +73,8 @@ def score(weights: Path, data: str, temperatures: tuple[float, ...], split: str,
     from autocolor.evaluate import evaluate_folder
     from autocolor.infer.colorizer import Colorizer
 
-    colorizer = Colorizer.from_pretrained(weights, backend="torch")
+    # bilinear: designs are compared on the network alone (the upsampling is chosen apart)
+    colorizer = Colorizer.from_pretrained(weights, backend="torch", upsampling="bilinear")
     head = getattr(colorizer.backend.model, "head", None)
     rows = []
     if head is None or not hasattr(head, "temperature"):
@@ -84,8 +85,7 @@ def score(weights: Path, data: str, temperatures: tuple[float, ...], split: str,
         tuned = (float(head.temperature), [float(v) for v in head.gate] if head.gated else None)
     for temperature, gate in settings:
         if temperature is not None:
-            head.temperature.fill_(temperature)
-            head.set_gate(gate)
+            colorizer.backend.model.set_decoding(temperature, gate)
         result = evaluate_folder(colorizer, data, split=split, progress=False)
         summary = result["summary"]
         rows.append({"temperature": temperature, "gate": gate, "tuned": tuned,

@@ -251,9 +251,10 @@ def test_spinning_threads_can_be_turned_off(monkeypatch):
     assert session_options(2).get_session_config_entry(key) == "0"
 
 
-def test_a_gated_model_exports_its_restraint(tmp_path: Path) -> None:
-    """The confidence gate (heads.BinsHead) is part of the exported graph: ONNX Runtime gives
-    the gated model's numbers, not the ungated ones."""
+@pytest.mark.parametrize("members", [1, 2])
+def test_a_gated_model_exports_its_restraint(tmp_path: Path, members: int) -> None:
+    """The confidence gate (heads.BinsHead) and the decoder members are part of the exported
+    graph: ONNX Runtime gives the gated ensemble's numbers, not the ungated ones."""
     import torch
 
     from autocolor.infer.export import export_weights
@@ -262,7 +263,7 @@ def test_a_gated_model_exports_its_restraint(tmp_path: Path) -> None:
     from autocolor.weights import load_model, save_weights
 
     torch.manual_seed(7)
-    kwargs = {"head": "bins", "temperature": 0.5, "gate": [0.0, 0.05]}
+    kwargs = {"head": "bins", "temperature": 0.5, "gate": [0.0, 0.05], "members": members}
     model = create_model("lite0-unet", **kwargs).eval()
     weights = tmp_path / "gated.safetensors"
     save_weights(model, weights, {"architecture": "lite0-unet", "model_kwargs": kwargs,
@@ -273,7 +274,7 @@ def test_a_gated_model_exports_its_restraint(tmp_path: Path) -> None:
     l_norm = np.random.default_rng(3).uniform(-1, 1, (1, 1, 64, 96)).astype(np.float32)
     with torch.inference_mode():
         gated = loaded(torch.from_numpy(l_norm)).numpy()
-        loaded.head.set_gate(None)
+        loaded.set_decoding(0.5, None)
         plain = loaded(torch.from_numpy(l_norm)).numpy()
     got = OnnxBackend(weights.with_suffix(".onnx")).predict(l_norm)
     assert np.abs(got - gated).max() < AGREEMENT

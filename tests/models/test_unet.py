@@ -87,9 +87,9 @@ def test_heads() -> None:
 
 def test_temperature_is_saved_and_centres_are_not() -> None:
     state = create_model("lite0-unet", head="bins", temperature=0.42).state_dict()
-    assert float(state["head.temperature"]) == pytest.approx(0.42)
+    assert float(state["decoders.0.head.temperature"]) == pytest.approx(0.42)
     assert not any(key.endswith("centers") for key in state)
-    assert "head.temperature" not in create_model("lite0-unet", head="regression").state_dict()
+    assert "decoders.0.head.temperature" not in create_model("lite0-unet", head="regression").state_dict()
 
 
 def test_encoder_parameters_are_the_encoder() -> None:
@@ -181,7 +181,7 @@ def test_bins_outputs_strides_and_forward_agree() -> None:
     torch.manual_seed(3)
     model = create_model("lite0-unet", head="bins").eval()
     with torch.no_grad():
-        model.refine.correction.weight.normal_(0, 0.1)  # a non-trivial refinement
+        model.decoders[0].refine.correction.weight.normal_(0, 0.1)  # a non-trivial refinement
         l_norm = random_l_norm(2, 1, 64, 96)
         logits, refined = model.bins_outputs(l_norm)
         assert logits.shape == (2, Q, 16, 24)  # stride 4
@@ -210,9 +210,9 @@ def test_refinement_loss_does_not_reach_the_bins_head() -> None:
     torch.testing.assert_close(head_gradient(0.0), head_gradient(only_refine.refine_loss_weight))
     model.zero_grad(set_to_none=False)
     with torch.no_grad():
-        model.refine.correction.weight.normal_(0, 0.1)
+        model.decoders[0].refine.correction.weight.normal_(0, 0.1)
     training_loss(model, only_refine, l_norm, ab_norm, None).backward()
-    assert model.refine.mix.weight.grad.abs().sum() > 0  # while the refinement does learn
+    assert model.decoders[0].refine.mix.weight.grad.abs().sum() > 0  # while the refinement does learn
 
 
 def test_first_design_head_at_stride_2() -> None:
@@ -225,7 +225,7 @@ def test_first_design_head_at_stride_2() -> None:
     assert tuple(kwargs["decoder_channels"]) == FIRST_DESIGN_CHANNELS
     torch.manual_seed(5)
     model = create_model("lite0-unet", **kwargs)
-    assert model.up2.conv2[0].out_channels == FIRST_DESIGN_CHANNELS[3]
+    assert model.decoders[0].up2.conv2[0].out_channels == FIRST_DESIGN_CHANNELS[3]
     assert not hasattr(model, "refine")
     l_norm = random_l_norm(2, 1, 64, 96)
     logits, refined = model.bins_outputs(l_norm)
@@ -242,12 +242,12 @@ def test_first_design_head_at_stride_2() -> None:
 def test_stride_4_without_refinement() -> None:
     torch.manual_seed(6)
     model = create_model("lite0-unet", refine=False).eval()
-    assert model.refine is None
+    assert model.decoders[0].refine is None
     l_norm = random_l_norm(1, 1, 64, 96)
     with torch.no_grad():
         logits, refined = model.bins_outputs(l_norm)
         assert logits.shape == (1, Q, 16, 24) and refined is None
-        coarse = model.head(model.decode_features(l_norm)[0])  # (1,2,16,24)
+        coarse = model.head.decode(logits)  # (1,2,16,24)
         expected = torch.nn.functional.interpolate(coarse, scale_factor=4.0, mode="bilinear",
                                                    align_corners=False)
         torch.testing.assert_close(model(l_norm), expected)
@@ -289,3 +289,58 @@ def test_gate_travels_in_kwargs_not_the_state_dict() -> None:
     assert model.head.gated and list(model.head.gate) == pytest.approx([0.1, 0.5])
     assert not any("gate" in key for key in model.state_dict())
     assert not create_model("lite0-unet", head="bins").head.gated
+
+
+def test_members_share_the_encoder_and_average() -> None:
+    """An ensemble of K decoders over one encoder: the forward equals the mean of each member's
+    annealed mean (then refinement), and bins_outputs stacks the members along the batch."""
+    torch.manual_seed(3)
+    model = create_model("lite0-unet", head="bins", members=3).eval()
+    assert len(model.decoders) == 3 and model.head is model.decoders[0].head
+    first, second = (dict(d.named_parameters()) for d in model.decoders[:2])
+    assert not torch.equal(first["bottleneck.0.weight"], second["bottleneck.0.weight"])
+    with torch.no_grad():
+        for decoder in model.decoders:  # non-trivial refinements
+            decoder.refine.correction.weight.normal_(0, 0.1)
+        l_norm = random_l_norm(2, 1, 64, 96)
+        logits, refined = model.bins_outputs(l_norm)
+        assert logits.shape == (6, Q, 16, 24) and refined.shape == (6, 2, 32, 48)
+        members = logits.view(3, 2, Q, 16, 24)
+        coarse = sum(model.head.decode(m) for m in members) / 3  # (2,2,16,24)
+        features = model.encoder.features(model.to_encoder_input(l_norm))
+        stride2 = upsample2(coarse)
+        expected = upsample2(sum(d.refine(stride2, features[0]) for d in model.decoders) / 3)
+        torch.testing.assert_close(model(l_norm), expected, atol=1e-5, rtol=1e-4)
+
+
+def test_member_disagreement_fades_the_colour() -> None:
+    """Two members sure of opposite colours: each alone is vivid, together the gate (reading the
+    mean distribution) takes the colour away."""
+    from autocolor.models.heads import BinsHead
+
+    heads = [BinsHead(4, temperature=0.5, gate=(0.3, 0.6)) for _ in range(2)]
+    features = torch.ones(1, 4, 2, 2)
+    with torch.no_grad():
+        for head, target in zip(heads, (0, Q - 1), strict=True):  # opposite corners of the grid
+            head.conv.weight.zero_()
+            head.conv.bias.fill_(-20.0)
+            head.conv.bias[target] = 20.0
+        alone = heads[0].forward_members([features], heads[:1])
+        together = heads[0].forward_members([features, features], heads)
+    assert alone.abs().min() > 0.5  # sure: full chroma
+    assert together.abs().max() < 1e-3  # two confident, opposite members: gray
+
+
+def test_single_decoder_weights_of_before_members_still_load() -> None:
+    torch.manual_seed(4)
+    model = create_model("lite0-unet", head="bins").eval()
+    old_names = {key.removeprefix("decoders.0."): value
+                 for key, value in model.state_dict().items()}  # the layout before members
+    assert "bottleneck.0.weight" in old_names and "head.conv.weight" in old_names
+    fresh = create_model("lite0-unet", head="bins").eval()
+    fresh.load_state_dict(old_names, strict=True)
+    l_norm = random_l_norm(1, 1, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(l_norm), model(l_norm))
+    with pytest.raises(ValueError, match="members"):
+        create_model("lite0-unet", members=0)

@@ -158,6 +158,21 @@ def test_regression_losses(loss: str) -> None:
         loop.training_loss(model, TrainConfig(loss="kl"), l_norm, prediction, None)
 
 
+def test_a_two_member_ensemble_trains_and_loads(cache: Path, tmp_path: Path) -> None:
+    config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(0.5,), gates=(None,),
+                         model_kwargs={"head": "bins", "members": 2},
+                         **{**TINY, "epochs": 1})
+    weights = loop.train(config)
+    metadata = read_metadata(weights)
+    assert metadata["model_kwargs"]["members"] == 2
+    model, _ = load_model(weights)
+    assert len(model.decoders) == 2
+    first, second = (d.head.conv.weight for d in model.decoders)
+    assert not torch.equal(first, second), "members start apart and stay apart"
+    with torch.no_grad():
+        assert model(torch.zeros(1, 1, 64, 96)).shape == (1, 2, 64, 96)
+
+
 def test_regression_head_run(cache: Path, tmp_path: Path) -> None:
     config = resolve_config("unet-l1", {**TINY, "data": str(cache), "out": str(tmp_path),
                                         "epochs": 1})

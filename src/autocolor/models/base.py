@@ -61,10 +61,17 @@ class ColorizationModel(nn.Module):
         raise NotImplementedError
 
     def bins_outputs(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """For the cross-entropy loss: bin logits (B,Q,H/s,W/s) and a refined ab_norm or None.
-        Only models with a bins head have it."""
+        """For the cross-entropy loss: bin logits (B,Q,H/s,W/s) and a refined ab_norm or None;
+        a model with K decoder members stacks theirs along the batch axis (K*B rows). Only
+        models with a bins head have it."""
         raise NotImplementedError(f"{type(self).__name__} has no bins head; use an l1/mse/huber "
                                   "loss, or head='bins'")
+
+    def set_decoding(self, temperature: float, gate: tuple[float, float] | None) -> None:
+        """How the bins head decodes: annealed-mean temperature and confidence gate (tuned on
+        validation after training). Models with several heads set them all."""
+        self.head.temperature.fill_(temperature)
+        self.head.set_gate(gate)
 
     def prepare_for_export(self) -> ColorizationModel:
         """In place (call it on a copy), the same math in the forms ONNX Runtime runs fastest;

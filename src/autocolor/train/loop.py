@@ -91,7 +91,10 @@ def bin_prior_weights(loader, device: torch.device, rebalance: float, batches: i
 def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Tensor,
                   ab_norm: torch.Tensor, class_weights: torch.Tensor | None) -> torch.Tensor:
     if config.loss == "ce":
-        logits, refined = model.bins_outputs(l_norm)  # (B,Q,H/s,W/s), (B,2,H/2,W/2) or None
+        logits, refined = model.bins_outputs(l_norm)  # (K*B,Q,H/s,W/s), (K*B,2,H/2,W/2)|None
+        members = logits.shape[0] // ab_norm.shape[0]  # an ensemble's members, batch-stacked
+        if members > 1:  # every member learns the same target
+            ab_norm = ab_norm.repeat(members, 1, 1, 1)
         stride = l_norm.shape[-1] // logits.shape[-1]
         target = F.avg_pool2d(ab_norm, stride)  # (B,2,h,w): the target at the logits' stride
         indices, weights = soft_encode_ab(target)  # (B,4,h,w) each
