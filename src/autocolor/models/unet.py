@@ -1,4 +1,5 @@
-"""``lite0-unet``: EfficientNet-Lite0 encoder + a light U-Net decoder (the default model).
+"""``lite0-unet``, ``lite1-unet``, ``lite2-unet``: an EfficientNet-Lite encoder + a light U-Net
+decoder. ``lite2-unet`` with three decoder members is the bundled default (docs/recipes.md).
 
 Skips at strides 2, 4, 8, 16 and the head at 32; the decoder upsamples x2 per stage, concatenates
 the skip, and refines with two 3x3 convolutions.
@@ -7,9 +8,8 @@ the skip, and refines with two 3x3 convolutions.
   a quarter of what it would at stride 2 (it was a third of the network's CPU time there); the
   decoded ab is upsampled to stride 2 and corrected there by :class:`AbRefine` from the stride-2
   skip, then upsampled to the input size. ab is smooth, and the full-resolution L carries the
-  detail of the final photo. The speed has a price: averaged over 3 training seeds, the model is
-  0.6 dB PSNR behind ``head_stride=2`` with ``FIRST_DESIGN_CHANNELS`` on validation
-  (docs/recipes.md, section 2).
+  detail of the final photo. ``head_stride=2`` with ``FIRST_DESIGN_CHANNELS`` is the first,
+  twice as slow design (recipe ``default-s2``).
 - regression head: two more stages, to stride 2 and back to the input resolution, where the L
   input itself is the last skip (so edges in ab can follow edges in L).
 """
