@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from autocolor.infer import guided
 from autocolor.infer.guided import apply_coefficients, guided_coefficients
 from autocolor.infer.pipeline import render_rgb, upsample_ab
 
@@ -99,3 +100,31 @@ def test_bad_arguments() -> None:
     coefficients = np.zeros((4, 3, 3), np.float32)
     coefficients[2] = 7.0
     assert np.all(apply_coefficients(coefficients, np.ones((3, 3), np.float32))[..., 0] == 7.0)
+
+
+@pytest.mark.parametrize("shape,radius", [((37, 53), 4), ((3, 20, 11), 1), ((2, 6, 5), 4)])
+def test_box_filter_matches_scipy_uniform_filter(shape: tuple[int, ...], radius: int) -> None:
+    """The NumPy box filter is scipy.ndimage's uniform_filter with mirrored edges, plane by plane."""
+    from scipy.ndimage import uniform_filter
+
+    planes = np.random.default_rng(3).uniform(0, 100, shape).astype(np.float32)
+    ours = guided.box_filter(planes, radius)
+    flat = planes.reshape(-1, *shape[-2:])
+    expected = np.stack([uniform_filter(p.astype(np.float64), size=2 * radius + 1, mode="reflect")
+                         for p in flat]).reshape(shape)
+    assert ours.dtype == np.float32 and ours.shape == shape
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-3)
+    with pytest.raises(ValueError):
+        guided.box_filter(planes[..., :radius, :], radius)
+
+
+def test_the_photo_path_does_not_import_scipy() -> None:
+    """scipy.ndimage costs ~0.3 s to import: colouring a photo must not pay it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from autocolor.infer.pipeline import render_rgb; "
+            "render_rgb(np.full((640, 480), 50, np.float32), np.zeros((2, 32, 32), np.float32), "
+            "8, 1.0, True); print('scipy' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
