@@ -12,23 +12,20 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-METRICS = ("psnr", "ssim", "ciede2000", "ab_auc")
+from autocolor.evaluate.evaluator import summarize
 
 
 def rows_for(label: str, images: list[dict]) -> list[str]:
-    """Two table rows (ours, gray) over ``images`` (metrics.json's per-photo entries)."""
+    """Two table rows (ours, gray) over ``images`` (metrics.json's per-photo entries), summarised
+    by ``autocolor eval``'s own code."""
+    summary = summarize(images, by_subject=False)
     out = []
-    truth_cf = np.mean([image["original_colorfulness"] for image in images])
     for who, name in (("ours", "**autocolor**"), ("gray", "gray baseline")):
-        mean = {m: np.mean([image[who][m] for image in images]) for m in METRICS}
-        cf = np.mean([image[who]["colorfulness"] for image in images]) / truth_cf
-        deltas = np.array([image["ours"]["psnr"] - image["gray"]["psnr"] for image in images])
-        blotches = f"{int((deltas < -3).sum())}" if who == "ours" else ""
+        mean = summary[who]
+        blotches = str(summary["blotches"]["below_gray"]) if who == "ours" else ""
         out.append(f"| {label if who == 'ours' else ''} | {name} | {mean['psnr']:.2f} | "
                    f"{mean['ssim']:.3f} | {mean['ciede2000']:.2f} | {100 * mean['ab_auc']:.1f} | "
-                   f"{cf:.2f} | {blotches} |")
+                   f"{summary['colorfulness_ratio'][who]:.2f} | {blotches} |")
     return out
 
 

@@ -23,8 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 TEMPERATURES = (1.0, 0.6, 0.4)
 GATES = (None, (0.1, 0.4), (0.2, 0.5), (0.3, 0.6))
 
@@ -57,12 +55,15 @@ def train(name: str, overrides: dict, out: Path, data: str) -> dict:
 
 
 def per_photo(result: dict) -> dict:
-    """Blotch measures from the per-photo rows: PSNR of ours - gray per photo."""
-    deltas = np.array([row["ours"]["psnr"] - row["gray"]["psnr"] for row in result["images"]])
-    worst = int(np.argmin(deltas))
-    return {"below_gray_3db": int((deltas < -3.0).sum()), "photos": len(deltas),
-            "worst_delta_psnr": float(deltas[worst]),
-            "worst_photo": result["images"][worst]["file"],
+    """Blotch measures from the per-photo rows (``autocolor eval``'s ``blotches``), and every
+    photo's PSNR of ours - gray."""
+    from autocolor.evaluate.evaluator import blotches
+
+    found = blotches(result["images"], worst=1)
+    deltas = [row["ours"]["psnr"] - row["gray"]["psnr"] for row in result["images"]]
+    return {"below_gray_3db": found["below_gray"], "photos": len(deltas),
+            "worst_delta_psnr": found["worst"][0]["psnr_minus_gray"],
+            "worst_photo": found["worst"][0]["file"],
             "deltas": [round(float(d), 3) for d in deltas]}
 
 

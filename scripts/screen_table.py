@@ -6,7 +6,7 @@ OUT/screen.json: one row per design, its seeds' mean and spread (sample standard
 - ``rule``: each seed's own pick from the screened grid by train/decoding.py's rule (colourful
   enough, then fewest photos 3 dB below gray, then PSNR), as ``make train-default`` does.
 
-    python scripts/screen_table.py runs/screen/screen.json
+    .venv/bin/python scripts/screen_table.py runs/screen/screen.json
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ import re
 import statistics
 from pathlib import Path
 
-MIN_COLORFULNESS = 0.6  # TrainConfig.min_colorfulness
-
 
 def pick(rows: list[dict]) -> dict:
-    """train/decoding.py's rule over one seed's screened rows."""
-    enough = [r for r in rows if r["cf_ratio"] >= MIN_COLORFULNESS]
-    if not enough:
-        return max(rows, key=lambda r: r["cf_ratio"])
-    return min(enough, key=lambda r: (r["below_gray_3db"], -r["delta"]["psnr"]))
+    """train/decoding.py's rule (its ``choose``, at TrainConfig's ``min_colorfulness``) over one
+    seed's screened rows."""
+    from autocolor.train.config import TrainConfig
+    from autocolor.train.decoding import DecodingScore, choose
+
+    scores = [DecodingScore(row["temperature"], row.get("gate") and tuple(row["gate"]),
+                            row["delta"]["psnr"], row["delta"]["ciede2000"],
+                            row["delta"]["ab_auc"], row["cf_ratio"], row["below_gray_3db"],
+                            row["photos"]) for row in rows]
+    return rows[scores.index(choose(scores, TrainConfig().min_colorfulness))]
 
 
 def plain(rows: list[dict]) -> dict:
