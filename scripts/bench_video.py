@@ -9,7 +9,8 @@ with film grain, H.264, 25 frames/s, with AAC sound):
 - each stage of one frame in one process, median over the frames of a clip: decode (PyAV, gray
   plane), lightness, the render-size lightness, the network, the optical flow and trust, the
   blend, upsampling and the join at full resolution, and sRGB -> YUV + H.264 encoding;
-- the real command in a fresh process, at 640x352 and 1280x720, per frame and in keyframe mode:
+- the real command in a fresh process, at 640x352 and 1280x720, as it runs by default (the
+  network on every 3rd frame) and with ``--keyframes 1`` (the network on every frame):
   steady frames per second = (frames of a long clip - frames of a short clip) / (difference of
   their wall times), which leaves out Python's start, imports and the model's loading;
 - peak memory (maximum RSS) of the command on a short and a long 720p clip: frames stream
@@ -173,7 +174,7 @@ def main() -> int:
             short = make_clip(folder / f"{name}-{short_s:g}s.mp4", width, height, short_s)
             long = make_clip(folder / f"{name}-{long_s:g}s.mp4", width, height, long_s, seed=1)
             rows_stage[(width, height)] = stages(long, 30 if args.quick else 60)
-            runs = [((), None), (("--keyframes", "3"), None)]
+            runs = [((), None), (("--keyframes", "1"), None)]  # the default (k = 3), every frame
             if width == 640:  # ONNX Runtime's threads spinning between operators, for comparison
                 runs.append(((), {"AUTOCOLOR_ORT_SPINNING": "1"}))
             for extra, env in runs:
@@ -200,8 +201,11 @@ def main() -> int:
              "| target | measured | |", "| --- | --- | --- |"]
     for (width, height), target in TARGETS_FPS.items():
         fps = next(r[2] for r in rows_speed if r[0] == f"{width}x{height}" and not r[5])
-        lines.append(f"| {width}x{height} at >= {target:g} frames/s (network on every frame) | "
-                     f"{fps:.1f} frames/s | {'**met**' if fps >= target else 'not met'} |")
+        every = next(r[2] for r in rows_speed if r[0] == f"{width}x{height}"
+                     and r[5] == ("--keyframes", "1"))
+        lines.append(f"| {width}x{height} at >= {target:g} frames/s (the default: network every "
+                     f"3rd frame) | {fps:.1f} frames/s ({every:.1f} with `--keyframes 1`) | "
+                     f"{'**met**' if fps >= target else 'not met'} |")
     (short_m, _, _, peak_short, _), (long_m, _, _, peak_long, _) = memory
     flat = peak_long <= peak_short * 1.1 + 20
     lines += [f"| memory flat: {long_m:g} s of 720p uses no more than {short_m:g} s | "

@@ -175,3 +175,16 @@ def test_bad_steering_is_refused_before_any_work(tmp_path, kit, capsys, option):
     assert main(["video", str(source), "-o", str(tmp_path / "o.mp4"), *option]) != 0
     assert "error:" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize(("flags", "interval"), [([], 3), (["--keyframes", "1"], 1),
+                                                 (["--keyframes", "5"], 5), (["--per-frame"], None)])
+def test_the_network_runs_every_third_frame_unless_told(flags, interval):
+    import argparse
+
+    from autocolor.video.cli import _options, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    temporal = _options(parser.parse_args(["film.mp4", "-o", "out.mp4", *flags])).temporal
+    assert (temporal and temporal.keyframe_interval) == interval

@@ -28,7 +28,8 @@ def test_eval_video_reports_flicker_accuracy_and_cuts(tmp_path, kit):
     assert all("(1.00x)" in row.split("|")[4] for row in rows)
     ratios = [float(r) for r in re.findall(r"\((\d+\.\d+)x\)", rows[0])]
     assert len(ratios) == 3 and ratios[1] < 1.0
-    assert re.search(r"- cut p0: 0$", text, re.M)  # the scene after the cut: coloured afresh
+    # the scene after the cut is coloured afresh, with the filter on every frame and by default
+    assert len(re.findall(r"^- cut p0, .+: 0$", text, re.M)) == 2
     assert "## Summary by kind of clip" in text
 
 

@@ -30,6 +30,9 @@ def photos():
 
 
 def _scores(colorizer, clip, **config):
+    """Per-frame colouring against the temporal filter (on every frame unless ``config`` says
+    otherwise)."""
+    config = {"keyframe_interval": 1, **config}
     clip_warps = warps(clip)
     results = {}
     for name, options in {"per-frame": VideoOptions(temporal=None),
@@ -47,6 +50,16 @@ def test_flicker_on_a_pan_is_a_fraction_of_per_frame_colouring(colorizer, photos
     assert ratio < 0.5
     # ... without washing colours out.
     assert scores["temporal"].psnr > scores["per-frame"].psnr - 0.5
+
+
+def test_the_default_keyframe_mode_flickers_less_at_the_same_accuracy(colorizer, photos):
+    assert TemporalConfig().keyframe_interval == 3  # what `autocolor video` does by default
+    clip = pan_clip(photos[1], SIZE, 12, (-2.0, 1.5))
+    default = _scores(colorizer, clip, keyframe_interval=TemporalConfig().keyframe_interval)
+    every = _scores(colorizer, clip)
+    assert default["temporal"].warping_error < 0.5 * default["per-frame"].warping_error
+    assert default["temporal"].warping_error < every["temporal"].warping_error * 1.1
+    assert default["temporal"].psnr > default["per-frame"].psnr - 0.5
 
 
 def test_flicker_on_a_zoom_is_reduced_too(colorizer, photos):

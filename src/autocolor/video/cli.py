@@ -43,8 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hints", type=Path,
                         help='JSON hint points; a point may say on which frame: "frame": N')
     parser.add_argument("--reference", type=Path, help="a colour photo the whole clip follows")
-    parser.add_argument("--keyframes", type=int, default=1, metavar="K",
-                        help="run the network every K frames, flow fills between (default 1)")
+    parser.add_argument("--keyframes", type=int, default=None, metavar="K",
+                        help="run the network every K frames, flow fills between (default 3; "
+                             "1: every frame, slower)")
     parser.add_argument("--per-frame", action="store_true",
                         help="colour each frame alone (no temporal consistency; flickers)")
     parser.add_argument("--history", type=float, default=None,
@@ -225,7 +226,9 @@ def _options(args: argparse.Namespace):
         raise ValueError(f"--saturation must be >= 0, got {args.saturation}")
     temporal = None
     if not args.per_frame:
-        settings = {"keyframe_interval": args.keyframes}
+        settings = {}
+        if args.keyframes is not None:
+            settings["keyframe_interval"] = args.keyframes
         if args.history is not None:
             settings["history"] = args.history
         temporal = TemporalConfig(**settings)

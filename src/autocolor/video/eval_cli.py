@@ -1,12 +1,13 @@
 """``autocolor eval-video``: flicker and accuracy of video colouring, next to per-frame colouring.
 
     autocolor eval-video --data DIR [--split val] [--limit 4] [--clip VIDEO]... [--real]
-                         [--size 640x352] [--frames 24] [--keyframes 3] [--report OUT.md]
+                         [--size 640x352] [--frames 24] [--keyframes K] [--report OUT.md]
 
 Each colour photo of DIR (a training cache's ``--split``, or a plain folder) becomes a pan, a
 zoom and a hand-held clip, consecutive photos a clip with a cut; ``--clip`` adds real colour
 videos and ``--real`` the ones listed in data/sources/videos.tsv (fetched from their Debian
-packages). Every clip is coloured per frame, with the temporal filter, and in keyframe mode;
+packages). Every clip is coloured per frame, with the temporal filter on every frame (k = 1),
+and as ``autocolor video`` does by default (the network every k = 3 frames, flow between);
 the report gives the warping error, its ratio to per-frame colouring, PSNR and CIEDE2000
 (:mod:`autocolor.video.evaluate`), and checks that a scene after a cut is coloured exactly as
 if it started the clip.
@@ -40,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where Debian packages are kept (default data/debs)")
     parser.add_argument("--size", default="640x352", help="synthetic clips' WxH (default 640x352)")
     parser.add_argument("--frames", type=int, default=24, help="frames per synthetic clip")
-    parser.add_argument("--keyframes", type=int, default=3, help="K of the keyframe mode row")
+    parser.add_argument("--keyframes", type=int, default=None,
+                        help="K of the default row (default: the default, 3)")
     parser.add_argument("--model", default="default")
     parser.add_argument("--render-size", type=int, default=None)
     parser.add_argument("--backend", default="auto")
@@ -115,10 +117,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     colorizer = Colorizer.from_pretrained(args.model, backend=args.backend,
                                           render_size=args.render_size, batch_size=1)
+    keyframes = args.keyframes or TemporalConfig().keyframe_interval
     methods = {"per-frame": VideoOptions(temporal=None),
-               "temporal": VideoOptions(),
-               f"keyframes k={args.keyframes}": VideoOptions(
-                   temporal=TemporalConfig(keyframe_interval=args.keyframes))}
+               "every frame k=1": VideoOptions(temporal=TemporalConfig(keyframe_interval=1)),
+               f"default k={keyframes}": VideoOptions(
+                   temporal=TemporalConfig(keyframe_interval=keyframes))}
     rows = []
     afresh = []
     for kind, clip in clips:
@@ -128,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
         for method, options in methods.items():
             outputs, seconds = colour_clip(colorizer, clip, options)
             scores[method] = score_clip(clip, outputs, method, seconds, clip_warps)
-            if method == "temporal" and clip.cuts:
-                afresh.append((clip.name, _afresh_difference(colorizer, clip, options, outputs)))
+            if method != "per-frame" and clip.cuts:
+                afresh.append((f"{clip.name}, {method}", _afresh_difference(colorizer, clip, options, outputs)))
         rows.append((kind, clip, truth, scores))
         base = scores["per-frame"]
         print(f"{clip.name}: " + ", ".join(
