@@ -1,5 +1,5 @@
 """The picture in docs/video.md: one piece of a scene in consecutive frames of a pan, as the
-truth, per-frame colouring and the temporal filter colour it.
+truth, per-frame colouring and `autocolor video` by default colour it.
 
     python scripts/video_figure.py --data data/corpus --output docs/images/video-flicker.jpg
 
@@ -39,7 +39,7 @@ def main() -> int:
     colorizer = Colorizer.from_pretrained("default", batch_size=1)
     rows = {"truth": clip.frames,
             "per frame": colour_clip(colorizer, clip, VideoOptions(temporal=None))[0],
-            "temporal (default)": colour_clip(colorizer, clip, VideoOptions())[0]}
+            "default": colour_clip(colorizer, clip, VideoOptions())[0]}
     label_width, gap = 150, 4
     sheet = Image.new("RGB", (label_width + FRAMES * (CROP * 2 + gap), len(rows) * (CROP * 2 + gap)),
                       "white")

@@ -23,7 +23,8 @@ def test_eval_video_reports_flicker_accuracy_and_cuts(tmp_path, kit):
     text = report.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and "frames)" in line]
     kinds = [row.split("|")[1].strip() for row in rows]
-    assert kinds == ["pan", "zoom", "handheld", "pan", "zoom", "handheld", "cut", "real"]
+    assert kinds == ["pan", "zoom", "handheld", "fade", "pan", "zoom", "handheld", "fade", "cut",
+                     "real"]
     # per-frame colouring is the 1.00x reference of every row; the others are ratios to it
     assert all("(1.00x)" in row.split("|")[4] for row in rows)
     ratios = [float(r) for r in re.findall(r"\((\d+\.\d+)x\)", rows[0])]

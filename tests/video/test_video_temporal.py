@@ -150,3 +150,34 @@ def test_histogram_distance_bounds():
 def test_config_is_checked(bad):
     with pytest.raises(ValueError):
         TemporalConfig(**bad)
+
+
+def test_a_fade_is_a_still_clip_whose_colours_change_without_moving(photos):
+    from autocolor.video.evaluate import fade_clip
+
+    clip = fade_clip(photos[0], SIZE, 5)
+    assert [frame.shape for frame in clip.frames] == [(SIZE[1], SIZE[0], 3)] * 5
+    means = [float(frame.mean()) for frame in clip.frames]
+    assert means == sorted(means) and means[0] < 0.6 * means[-1]  # the light comes up
+    assert clip.motion[0] is None and all(
+        np.array_equal(m, [[1, 0, 0], [0, 1, 0]]) for m in clip.motion[1:])
+    from autocolor.evaluate.metrics import rgb_to_lab_u8
+
+    # the truth's own chroma changes from frame to frame, with nothing moving
+    assert warping_error([rgb_to_lab_u8(f)[..., 1:] for f in clip.frames], warps(clip)) > 0.5
+
+
+def test_keyframe_mode_runs_the_network_when_the_light_changes(colorizer, photos):
+    from autocolor.video.evaluate import fade_clip
+
+    def network_runs(clip, **config):
+        frames = FrameColorizer(colorizer, VideoOptions(temporal=TemporalConfig(
+            keyframe_interval=6, **config)))
+        for frame in clip.frames:
+            frames(truth_gray(frame))
+        return frames.predicted
+
+    fade = fade_clip(photos[1], SIZE, 12)
+    assert network_runs(pan_clip(photos[1], SIZE, 12, (2.0, 1.0))) <= 12 // 6 + 1
+    assert network_runs(fade) > 12 // 6 + 2
+    assert network_runs(fade, keyframe_lightness=100.0) <= 12 // 6 + 1  # only the drift did it

@@ -4,7 +4,8 @@
                          [--size 640x352] [--frames 24] [--keyframes K] [--report OUT.md]
 
 Each colour photo of DIR (a training cache's ``--split``, or a plain folder) becomes a pan, a
-zoom and a hand-held clip, consecutive photos a clip with a cut; ``--clip`` adds real colour
+zoom, a hand-held clip and a fade-in (the light comes up on a still picture: change without
+motion), consecutive photos a clip with a cut; ``--clip`` adds real colour
 videos and ``--real`` the ones listed in data/sources/videos.tsv (fetched from their Debian
 packages). Every clip is coloured per frame, with the temporal filter on every frame (k = 1),
 and as ``autocolor video`` does by default (the network every k = 3 frames, flow between);
@@ -53,6 +54,7 @@ def build_clips(args: argparse.Namespace) -> list:
     from autocolor.video.evaluate import (
         clip_from_file,
         cut_clip,
+        fade_clip,
         handheld_clip,
         pan_clip,
         zoom_clip,
@@ -73,6 +75,7 @@ def build_clips(args: argparse.Namespace) -> list:
             clips.append(("zoom", zoom_clip(rgb, size, args.frames, name=f"zoom {stem}")))
             clips.append(("handheld", handheld_clip(rgb, size, args.frames, index,
                                                     f"handheld {stem}")))
+            clips.append(("fade", fade_clip(rgb, size, args.frames, name=f"fade {stem}")))
         for (first, a), (_, b) in zip(photos, photos[1:], strict=False):
             clips.append(("cut", cut_clip(a, b, size, args.frames, f"cut {Path(first).stem[:32]}")))
     paths = list(args.clip)

@@ -127,6 +127,23 @@ def handheld_clip(photo: np.ndarray, size: tuple[int, int], frames: int, seed: i
     return Clip(name, _affine_frames(fitted, maps, size), _between(maps))
 
 
+def fade_clip(photo: np.ndarray, size: tuple[int, int], frames: int, start: float = 0.2,
+              name: str = "fade") -> Clip:
+    """A still camera while the light comes up: linear-light intensity rises from ``start`` to 1
+    over the clip (content that changes without moving: colour carried along the flow lags)."""
+    from autocolor.color.lab_numpy import srgb_to_linear
+
+    still = _fit(photo, size, 0.0)[:size[1], :size[0]]
+    linear = srgb_to_linear(still.astype(np.float32) / 255.0)
+    out = []
+    for t in range(frames):
+        gain = start + (1.0 - start) * t / max(1, frames - 1)
+        out.append(np.clip(np.rint(linear_to_srgb(linear * np.float32(gain)) * 255.0), 0,
+                           255).astype(np.uint8))
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    return Clip(name, out, [None] + [identity] * (frames - 1))
+
+
 def cut_clip(first: np.ndarray, second: np.ndarray, size: tuple[int, int], frames: int,
              name: str = "cut") -> Clip:
     """Two pans, the second (another photo) starting at frame ``frames // 2``."""

@@ -19,7 +19,8 @@ the previous frame can be followed); after a cut nothing is carried over, so a n
 coloured exactly as if it started the clip.
 
 Keyframe mode (``keyframe_interval`` k > 1, k = 3 by default): the network runs on every k-th
-frame (and on cuts, and when too little of the picture can be followed); between keyframes the
+frame (and on cuts, when too little of the picture can be followed, and when the light changes:
+the mean lightness moved since the last keyframe); between keyframes the
 output is the warped previous output alone. k = 1 runs the network and the blend on every frame.
 
 Everything here is NumPy and OpenCV on (h, w) planes at the render size; the caller upsamples the
@@ -67,6 +68,10 @@ class TemporalConfig:
     keyframe_interval: int = 3
     # In keyframe mode, a frame whose mean trust is below this gets the network too.
     keyframe_confidence: float = 0.85
+    # ... and so does a frame whose mean lightness moved more than this (L units) since the last
+    # keyframe: light coming up or going down changes the colours without moving anything, so
+    # the flow carries stale colours (the fade clips of docs/video.md: -1.5 dB on one without).
+    keyframe_lightness: float = 1.5
     # OpenCV DIS preset: 0 ultrafast, 1 fast, 2 medium. "fast" costs ~2 ms per flow at 384x224;
     # "medium" ~12 ms for flows that differ little on film footage.
     flow_preset: int = 1
@@ -233,6 +238,7 @@ class TemporalFilter:
         self.previous: np.ndarray | None = None  # (h, w) uint8
         self.history: np.ndarray | None = None  # (h, w, 2) float32 output ab_norm
         self.since_keyframe = 0
+        self.keyframe_level = 0.0  # mean L of the last frame the network ran on
         self.cuts: list[int] = []
         self.frame = -1
 
@@ -244,21 +250,26 @@ class TemporalFilter:
         """(h, w) L in [0, 100] at the render size -> the frame's :class:`Step`."""
         self.frame += 1
         image = to_flow_image(lightness_small)
+        level = float(lightness_small.mean())
         previous, self.previous = self.previous, image
         if previous is None or previous.shape != image.shape:
-            return self._cut()
+            return self._cut(level)
         if histogram_distance(previous, image) > self.config.cut_histogram:
-            return self._cut()
+            return self._cut(level)
         flow = FlowField(previous, image, self.dis, self.config)
         mean_trust = float(flow.confidence.mean())
         if mean_trust < self.config.cut_confidence:
-            return self._cut()
+            return self._cut(level)
         self.since_keyframe += 1
         needs = (self.since_keyframe >= self.config.keyframe_interval
-                 or mean_trust < self.config.keyframe_confidence)
+                 or mean_trust < self.config.keyframe_confidence
+                 or abs(level - self.keyframe_level) > self.config.keyframe_lightness)
+        if needs:
+            self.keyframe_level = level
         return Step(cut=False, needs_prediction=needs, flow=flow)
 
-    def _cut(self) -> Step:
+    def _cut(self, level: float) -> Step:
+        self.keyframe_level = level
         self.history = None
         self.cuts.append(self.frame)
         self.since_keyframe = 0
