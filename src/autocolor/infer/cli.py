@@ -8,39 +8,32 @@ input failed.
 Two engines run the same jobs: ``local`` (this process: threads decode, the network runs,
 a thread encodes) and ``ray`` (a Ray Data pipeline on a local runtime or a cluster,
 :mod:`autocolor.infer.ray_engine`), which also takes ``file://``, ``s3://`` and ``gs://`` URIs.
-Everything else (naming, skipping, error lines, the summary, the exit status) is this module's,
-for both.
+Everything else (skipping, error lines, the summary, the exit status) is this module's, for
+both; which output each input gets is :mod:`autocolor.infer.jobs`'.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autocolor.credentials import add_c2pa_arguments, content_credentials
-from autocolor.image_output import OUTPUT_FORMATS, OUTPUT_SUFFIXES, output_suffix
+from autocolor.image_output import OUTPUT_FORMATS
 from autocolor.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage
-from autocolor.infer.storage import Location, Uri, is_photo_name, is_uri, location
+from autocolor.infer.jobs import Job, plan_jobs
+from autocolor.infer.storage import Location, Uri, is_uri, location
 
 # Decoded photos waiting for the network, in pixels (12 MP: about 50 MB each as float32 L).
 PREFETCH_PIXELS = 30_000_000
 # Colour results waiting for the encoder (12 MP: 36 MB each).
 SAVES_IN_FLIGHT = 2
-
-
-@dataclass(frozen=True)
-class Job:
-    source: Location  # a Path, or a Uri with --engine ray
-    target: Location
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,73 +78,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="CPUs each network actor reserves, and its ONNX Runtime threads")
     ray.add_argument("--num-gpus", type=float, default=None,
                      help="GPUs each network actor reserves (default: 1 with --device cuda)")
-
-
-def _expand(inputs: list[str]) -> tuple[list[tuple[Location, Location]], list[str]]:
-    """-> [(file, root its relative output path is taken from)], [inputs that matched nothing].
-    A URI names a file or a folder (no globs)."""
-    found: list[tuple[Location, Location]] = []
-    missing: list[str] = []
-    for item in inputs:
-        if is_uri(item):
-            from autocolor.infer.storage import list_photos
-
-            uri = Uri.parse(item)
-            files = list_photos(uri)
-            if files is None:
-                missing.append(item)
-            else:
-                found += [(file, uri.parent if files == [uri] else uri) for file in files]
-            continue
-        path = Path(item)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and is_photo_name(p.name))
-            found += [(p, path) for p in files]
-        elif path.is_file():
-            found.append((path, path.parent))
-        else:
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
-            if matches:
-                found += [(m, m.parent) for m in matches]
-            else:
-                missing.append(item)
-    return found, missing
-
-
-def plan_jobs(inputs: list[str], output: Location,
-              fmt: str | None = None) -> tuple[list[Job], list[str]]:
-    """Map inputs to outputs; -> (jobs, error lines). Two inputs that would share an output name
-    (a.png and a.tif) keep their extension in the name instead. ``fmt``: every output in that
-    format (a key of :data:`autocolor.image_output.OUTPUT_FORMATS`), else :func:`output_suffix`'s
-    rule."""
-    found, missing = _expand(inputs)
-    errors = [f"{item}: no such file, folder or matching glob" for item in missing]
-    seen: set[Location] = set()
-    unique = []
-    for source, root in found:
-        resolved = source.resolve()
-        if resolved not in seen:
-            seen.add(resolved)
-            unique.append((source, root))
-    targets: dict[Location, list[Location]] = {}
-    for source, root in unique:
-        relative = source.relative_to(root)
-        suffix = OUTPUT_SUFFIXES[fmt][0] if fmt else output_suffix(source.name)
-        target = output / relative.parent / (relative.stem + suffix)
-        targets.setdefault(target, []).append(source)
-    jobs: list[Job] = []
-    input_paths = {source.resolve() for source, _ in unique}
-    for target, sources in targets.items():
-        for source in sources:
-            final = target
-            if len(sources) > 1:
-                final = target.with_name(f"{source.stem}{source.suffix.lower()}{target.suffix}")
-            if final.resolve() in input_paths:
-                errors.append(f"{source}: output {final} would overwrite an input; choose another -o")
-                continue
-            jobs.append(Job(source, final))
-    jobs.sort(key=lambda job: str(job.source))
-    return jobs, errors
 
 
 def _loaded_batches(pending: list[Job], loaders: ThreadPoolExecutor, args: argparse.Namespace,

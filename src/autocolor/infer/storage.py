@@ -2,7 +2,7 @@
 
 ``autocolor colorize --engine ray`` takes such URIs as inputs and as the output folder, besides
 plain paths. A URI is held as a :class:`Uri`: the pieces of :class:`pathlib.Path` that
-``infer.cli.plan_jobs`` uses (``/``, ``name``, ``stem``, ``suffix``, ``parent``, ``with_name``,
+``infer.jobs.plan_jobs`` uses (``/``, ``name``, ``stem``, ``suffix``, ``parent``, ``with_name``,
 ``relative_to``), so outputs are named by the same code for both. pyarrow opens the file system
 (``pyarrow.fs.FileSystem.from_uri``; credentials and region as pyarrow takes them: the usual
 ``AWS_*`` variables, a ``?region=`` in the URI, Google's application default credentials).
@@ -138,7 +138,7 @@ def is_photo_name(name: str) -> bool:
 
 def list_photos(uri: Uri) -> list[Uri] | None:
     """A file -> ``[uri]``; a folder (an object store prefix) -> its photos, recursively and
-    sorted (as :func:`autocolor.infer.cli.plan_jobs` takes local folders); nothing -> None."""
+    sorted (as :func:`autocolor.infer.jobs.plan_jobs` takes local folders); nothing -> None."""
     from pyarrow import fs
 
     filesystem = uri.filesystem()
