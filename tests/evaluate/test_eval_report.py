@@ -7,14 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from autocolor.evaluate.report import (
-    AbHistogram,
-    format_report,
-    format_summary,
-    json_safe,
-    make_grid,
-    render_ab_histograms,
-)
+from autocolor.evaluate.figures import AbHistogram, make_grid, render_ab_histograms
+from autocolor.evaluate.report import format_report, format_summary, json_safe
 
 
 def test_histogram_bins_and_equal_weights() -> None:
