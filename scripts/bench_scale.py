@@ -184,7 +184,8 @@ def main() -> int:
     if HEADING in text:
         start = text.index(HEADING)
         following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1:] if following >= 0 else "")
+        rest = "\n" + text[following + 1:] if following >= 0 else ""  # a blank line before it
+        text = text[:start] + section.rstrip("\n") + "\n" + rest
     else:
         text = text.rstrip("\n") + "\n\n" + section
     args.output.write_text(text, encoding="utf-8")
