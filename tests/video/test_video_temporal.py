@@ -153,6 +153,7 @@ def test_config_is_checked(bad):
 
 
 def test_a_fade_is_a_still_clip_whose_colours_change_without_moving(photos):
+    from autocolor.evaluate.metrics import rgb_to_lab_u8
     from autocolor.video.evaluate import fade_clip
 
     clip = fade_clip(photos[0], SIZE, 5)
@@ -161,8 +162,6 @@ def test_a_fade_is_a_still_clip_whose_colours_change_without_moving(photos):
     assert means == sorted(means) and means[0] < 0.6 * means[-1]  # the light comes up
     assert clip.motion[0] is None and all(
         np.array_equal(m, [[1, 0, 0], [0, 1, 0]]) for m in clip.motion[1:])
-    from autocolor.evaluate.metrics import rgb_to_lab_u8
-
     # the truth's own chroma changes from frame to frame, with nothing moving
     assert warping_error([rgb_to_lab_u8(f)[..., 1:] for f in clip.frames], warps(clip)) > 0.5
 

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     colorizer = Colorizer.from_pretrained(args.model, backend=args.backend,
                                           render_size=args.render_size, batch_size=1)
-    keyframes = args.keyframes or TemporalConfig().keyframe_interval
+    keyframes = TemporalConfig().keyframe_interval if args.keyframes is None else args.keyframes
     methods = {"per-frame": VideoOptions(temporal=None),
                "every frame k=1": VideoOptions(temporal=TemporalConfig(keyframe_interval=1)),
                f"default k={keyframes}": VideoOptions(
@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
             outputs, seconds = colour_clip(colorizer, clip, options)
             scores[method] = score_clip(clip, outputs, method, seconds, clip_warps)
             if method != "per-frame" and clip.cuts:
-                afresh.append((f"{clip.name}, {method}", _afresh_difference(colorizer, clip, options, outputs)))
+                difference = _afresh_difference(colorizer, clip, options, outputs)
+                afresh.append((f"{clip.name}, {method}", difference))
         rows.append((kind, clip, truth, scores))
         base = scores["per-frame"]
         print(f"{clip.name}: " + ", ".join(

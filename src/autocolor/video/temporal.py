@@ -62,7 +62,7 @@ class TemporalConfig:
     cut_histogram: float = 0.4
     cut_confidence: float = 0.65
     # Network every k frames (1: every frame); between keyframes colours are carried by flow.
-    # 3 by default: the network is most of a frame's time (68 of 108 ms at 640x352 on 2 cores),
+    # 3 by default: the network is most of a frame's time (61 of 101 ms at 640x352 on 2 cores),
     # and on the validation clips k = 3 flickered less than every frame at the same accuracy
     # (docs/video.md); it lags by up to k - 1 frames where content changes without moving.
     keyframe_interval: int = 3
