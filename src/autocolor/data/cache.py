@@ -25,7 +25,8 @@ from PIL import Image
 from autocolor.atomic import atomic_write
 
 CACHE_MANIFEST = "manifest.tsv"
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "test-oos")  # test-oos: the default corpus's
+# out-of-source test split (data/split.py); own caches have the first three
 
 # A photo is "near gray" when its chroma spread in Lab is below this (the mean chroma would
 # keep tinted monochrome photos). Checked on ../shared/corpus/wallpaper-photos.tsv

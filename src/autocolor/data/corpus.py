@@ -38,7 +38,7 @@ from autocolor.data.cache import (
 from autocolor.data.composite import compose, pick_background, stamp_rng
 from autocolor.data.fetch import Fetcher, FetchError
 from autocolor.data.sources import DEFAULT_PHOTOS, DEFAULT_STAMPS, Source, read_sources
-from autocolor.data.split import stratified_splits
+from autocolor.data.split import DEFAULT_HOLDOUT, Holdout, corpus_splits, read_holdouts
 
 PHOTO_SHORT_SIDE = 512  # training crops are 192-256 px; validation renders at a 384 px long side
 JPEG_QUALITY = 95
@@ -89,10 +89,11 @@ def save_jpeg(image: Image.Image, file: Path) -> CacheRecord:
 
 
 def build(photos: list[Source], stamps: list[Source], fetcher: Fetcher, staging: Path,
-          composites: bool = False) -> BuildResult:
-    """Fetch, check, split and write every photo (and composite) into ``staging``."""
+          composites: bool = False, holdouts: list[Holdout] | None = None) -> BuildResult:
+    """Fetch, check, split (:func:`~autocolor.data.split.corpus_splits`, with ``holdouts``) and
+    write every photo (and composite) into ``staging``."""
     problems: list[str] = []
-    splits = stratified_splits(photos)
+    splits = corpus_splits(photos, holdouts or [])
     records: list[CacheRecord] = []
     backgrounds: dict[str, Image.Image] = {}
     for source in photos:
@@ -214,6 +215,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder of the .deb files; missing ones are fetched with apt-get download")
     parser.add_argument("--extract-dir", type=Path, default=None,
                         help="where the packages are unpacked, kept between runs (default DEBS/extracted)")
+    parser.add_argument("--holdout", type=Path, default=DEFAULT_HOLDOUT,
+                        help="sources held out of training: out-of-source val and test-oos "
+                        "(default: %(default)s)")
     parser.add_argument("--samples", type=Path, default=None,
                         help="also write the grayscale demo photos and LICENSES.md here")
 
@@ -226,7 +230,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{args.out.name}-", dir=args.out.parent))
     try:
-        result = build(photos, stamps, fetcher, staging, composites=args.composites)
+        result = build(photos, stamps, fetcher, staging, composites=args.composites,
+                       holdouts=read_holdouts(args.holdout))
         if not result.records:
             print("error: no photo could be fetched:\n  " + "\n  ".join(result.problems),
                   file=sys.stderr)

@@ -3,6 +3,11 @@
 Training samples are random resized crops with horizontal flips, as uint8 RGB; the Lab
 conversion happens batched on the training device (cheaper there than per sample in workers).
 No colour augmentation: jittering hue or saturation would teach the model wrong colours.
+
+With ``degrade_share`` > 0, a crop is two images stacked on the channel axis, (6, S, S): the
+clean crop (whose ab is the target) and the input, which for that share of the crops is an
+old-print copy (:func:`autocolor.degrade.degrade`: faded, toned, soft, grainy, JPEG'd, dusty,
+scratched), so the model learns to see through damage to the colours of the clean photo.
 """
 
 from __future__ import annotations
@@ -53,7 +58,19 @@ class CropDataset(torch.utils.data.Dataset):
 
     def __init__(self, cache_dir: str | Path, size: int, samples_per_epoch: int,
                  scale: tuple[float, float] = (0.15, 1.0), split: str = "train",
-                 seed: int = 0, keep_decoded: bool = False) -> None:
+                 seed: int = 0, keep_decoded: bool = False, degrade_share: float = 0.0,
+                 degrade_preset: str = "default") -> None:
+        if not 0.0 <= degrade_share <= 1.0:
+            raise ValueError(f"degrade_share must be in [0, 1], got {degrade_share}")
+        self.degrade_share = degrade_share
+        self.degrade_config = None
+        if degrade_share > 0:
+            from autocolor.degrade import PRESETS
+
+            if degrade_preset not in PRESETS:
+                raise ValueError(f"unknown degradation preset {degrade_preset!r}; available: "
+                                 f"{', '.join(PRESETS)}")
+            self.degrade_config = PRESETS[degrade_preset]
         self.cache_dir = Path(cache_dir)
         self.records = records_for(cache_dir, split)
         self.size = size
@@ -85,7 +102,17 @@ class CropDataset(torch.utils.data.Dataset):
         crop = random_resized_crop(self._open(record), self.size, rng, self.scale)
         if rng.random() < 0.5:
             crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        return torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1)  # (3,S,S) uint8
+        clean = np.asarray(crop)
+        if self.degrade_config is None:
+            return torch.from_numpy(clean.copy()).permute(2, 0, 1)  # (3,S,S) uint8
+        model_input = clean
+        if rng.random() < self.degrade_share:  # the same draw, whatever the share, per index
+            from autocolor.degrade import degrade
+
+            model_input = degrade(clean, seed=rng.getrandbits(63),
+                                  config=self.degrade_config).rgb
+        pair = np.concatenate([clean, model_input], axis=2)  # (S,S,6): target, input
+        return torch.from_numpy(pair).permute(2, 0, 1)  # (6,S,S) uint8
 
 
 class EpochSampler(torch.utils.data.Sampler[int]):

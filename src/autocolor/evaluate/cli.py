@@ -1,7 +1,7 @@
 """``autocolor eval``: score a model against the gray baseline, optionally writing a report.
 
     autocolor eval --model M --data DIR [--report OUT] [--render-size N] [--limit N]
-                   [--split train|val|test|all]
+                   [--split train|val|test|test-oos|all] [--degraded [PRESET]]
 
 DIR is a training cache (its ``--split`` is scored, ``val`` by default) or a plain folder of
 colour photos (all of them, recursively). The model is loaded once.
@@ -65,6 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="downscale photos with a longer side to PX after colourising, for "
         "scoring speed; the report says so (default: full size)",
     )
+    parser.add_argument(
+        "--degraded",
+        nargs="?",
+        const="eval",
+        metavar="PRESET",
+        help="also colour an old-print copy of every photo (autocolor.degrade preset: eval, "
+        "eval-alt or default; bare: eval) and score its colour alone (the original's L with the "
+        "predicted ab), beside the clean score, with how far the damage moves ab",
+    )
+    parser.add_argument(
+        "--degrade-seed", type=int, default=0, metavar="N",
+        help="seed of the old-print copies (default: %(default)s)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -97,6 +110,13 @@ def run(args: argparse.Namespace) -> int:
             "and every photo below it is scored",
             file=sys.stderr,
         )
+    if args.degraded is not None:
+        from autocolor.degrade import PRESETS
+
+        if args.degraded not in PRESETS:
+            print(f"error: --degraded {args.degraded}: unknown preset; available: "
+                  f"{', '.join(PRESETS)}", file=sys.stderr)
+            return 2
     colorizer = _load_colorizer(args)
     result = evaluate_folder(
         colorizer,
@@ -107,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         score_max_side=args.score_max_side,
         progress=not args.no_progress,
+        degraded=args.degraded,
+        degrade_seed=args.degrade_seed,
         settings={
             "model": args.model,
             "backend": args.backend,

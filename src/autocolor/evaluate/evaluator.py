@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -104,12 +105,36 @@ def summarize(rows: list[dict[str, Any]], by_subject: bool = True) -> dict[str, 
         else summary[method]["colorfulness"] / original_cf
         for method in ("ours", "gray")
     }
+    if rows and all("degraded" in row for row in rows):  # evaluated on old-print copies too
+        as_rows = [{**row, "ours": row["degraded"]["ours"]} for row in rows]
+        for row in as_rows:
+            del row["degraded"]
+        summary["degraded"] = summarize(as_rows, by_subject=False)
+        summary["degraded"]["ab_shift"] = _mean([row["degraded"]["ab_shift"] for row in rows])
     subjects = sorted({row.get("subject") or "" for row in rows} - {""})
     if by_subject and subjects:  # a cache with subjects: each apart (people photos above all)
         summary["by_subject"] = {
             subject: summarize([row for row in rows if row.get("subject") == subject], False)
             for subject in subjects}
     return summary
+
+
+def degraded_lightness(photo_name: str, rgb: np.ndarray, preset: str, seed: int) -> np.ndarray:
+    """The Lab lightness (H, W) float32 in [0, 100] of an old-print copy of ``rgb`` (H, W, 3)
+    uint8, made by :func:`autocolor.degrade.degrade` with the named preset and a seed drawn from
+    ``seed`` and the photo's name: the same copy every run, a different one for every photo."""
+    from autocolor.degrade import PRESETS, degrade
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown degradation preset {preset!r}; available: {', '.join(PRESETS)}")
+    copy = degrade(rgb, seed=zlib.crc32(photo_name.encode()) ^ seed, config=PRESETS[preset])
+    return np.ascontiguousarray(rgb_to_lab_u8(copy.rgb)[..., 0])
+
+
+def ab_shift(ab: np.ndarray, reference_ab: np.ndarray) -> float:
+    """Mean Euclidean distance in the a-b plane between two (H, W, 2) predictions: how far the
+    damage of an old print moves the colours against the same photo given clean."""
+    return float(np.sqrt(((ab - reference_ab) ** 2).sum(-1)).mean())
 
 
 def evaluate_photos(
@@ -122,8 +147,18 @@ def evaluate_photos(
     thumb_height: int = 256,
     progress: bool = True,
     settings: dict[str, Any] | None = None,
+    degraded: str | None = None,
+    degrade_seed: int = 0,
 ) -> dict[str, Any]:
-    """Score ``photos`` (see :func:`evaluate_folder`, which lists them for you)."""
+    """Score ``photos`` (see :func:`evaluate_folder`, which lists them for you).
+
+    ``degraded``: also colour an old-print copy of each photo (a preset of
+    :data:`autocolor.degrade.PRESETS`, seeded by ``degrade_seed`` and the photo's name) and score
+    its colour alone: the original's L joined with the ab predicted from the damaged lightness
+    (the damaged L cannot match the original, and restoring it is not the colorizer's job).
+    Each row then has ``degraded``: ``ours`` (the scores) and ``ab_shift`` (mean |Δab| against
+    the clean photo's prediction); the summary has ``degraded`` (the same set-level numbers,
+    against the clean gray baseline, and the mean ``ab_shift``)."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     if score_max_side is not None and score_max_side < 8:
@@ -153,17 +188,27 @@ def evaluate_photos(
                 loaded.append((photo, rgb, lightness))
             if not loaded:
                 continue
+            inputs = [item[2] for item in loaded]
+            if degraded:
+                inputs += [degraded_lightness(photo.name, rgb, degraded, degrade_seed)
+                           for photo, rgb, _ in loaded]
             tick = time.perf_counter()
-            predictions = _colorize(colorizer, [item[2] for item in loaded])
+            predictions = _colorize(colorizer, inputs)
             seconds_colorize += time.perf_counter() - tick
-            for (photo, original, lightness), ab in zip(loaded, predictions, strict=True):
+            damaged = predictions[len(loaded):]
+            predictions = predictions[: len(loaded)]
+            for index, ((photo, original, lightness), ab) in enumerate(
+                    zip(loaded, predictions, strict=True)):
                 height, width = lightness.shape
                 ours = lab_to_rgb_u8(lightness, ab)
                 gray = lab_to_rgb_u8(lightness, None)
+                # the colour alone of the old-print copy: the original's L, the damaged one's ab
+                old = lab_to_rgb_u8(lightness, damaged[index]) if degraded else None
                 if score_max_side is not None and max(height, width) > score_max_side:
                     scale = score_max_side / max(height, width)
                     size = (max(1, round(width * scale)), max(1, round(height * scale)))
                     original, ours, gray = (_downscale(x, size) for x in (original, ours, gray))
+                    old = _downscale(old, size) if old is not None else None
                     downscaled += 1
                 original_lab = rgb_to_lab_u8(original)
                 ours_lab = rgb_to_lab_u8(ours)
@@ -183,13 +228,18 @@ def evaluate_photos(
                     ),
                     "gray": score_pair(original, gray, original_lab=original_lab),
                 }
+                if old is not None:
+                    row["degraded"] = {
+                        "ours": score_pair(original, old, original_lab=original_lab),
+                        "ab_shift": ab_shift(damaged[index], ab),
+                    }
                 if writer is not None:
                     row["grid"] = writer.add_image(
                         photo.name, original, gray, ours, original_lab, ours_lab
                     )
                 rows.append(row)
                 bar.update(1)
-            del loaded, predictions
+            del loaded, predictions, damaged
     finally:
         bar.close()
     result: dict[str, Any] = {
@@ -198,6 +248,8 @@ def evaluate_photos(
             "batch_size": batch_size,
             "score_max_side": score_max_side,
             "downscaled_for_scoring": downscaled,
+            "degraded": degraded,
+            "degrade_seed": degrade_seed if degraded else None,
             **(settings or {}),
         },
         "summary": summarize(rows),
@@ -228,6 +280,8 @@ def evaluate_folder(
     thumb_height: int = 256,
     progress: bool = True,
     settings: dict[str, Any] | None = None,
+    degraded: str | None = None,
+    degrade_seed: int = 0,
 ) -> dict[str, Any]:
     """Evaluate ``colorizer`` on a training cache's ``split`` (train, val, test or all) or on
     every photo under a plain folder (``split`` ignored), the first ``limit`` by name.
@@ -240,6 +294,8 @@ def evaluate_folder(
 
     ``score_max_side`` (None: full size, the default) downscales photos whose long side is
     larger, after colourisation and for scoring only; the report says so.
+
+    ``degraded`` and ``degrade_seed``: see :func:`evaluate_photos` (old-print copies).
     """
     cache = is_cache(data_dir)
     photos = list_photos(data_dir, split if cache else None, limit, exclude=report_dir)
@@ -258,6 +314,8 @@ def evaluate_folder(
         thumb_height=thumb_height,
         progress=progress,
         settings={**info, **(settings or {})},
+        degraded=degraded,
+        degrade_seed=degrade_seed,
     )
 
 

@@ -112,9 +112,29 @@ def format_summary(result: dict[str, Any]) -> str:
         )
     lines.append(f"| original | {_number(original_cf, '{:.2f}')} | 1.000 | 0.00 |")
     lines += ["", *format_blotches(summary)]
+    if summary.get("degraded"):
+        lines += ["", *format_degraded(summary)]
     if summary.get("by_subject"):
         lines += ["", *format_subjects(summary["by_subject"])]
     return "\n".join(lines)
+
+
+def format_degraded(summary: dict[str, Any]) -> list[str]:
+    """Clean beside old-print inputs, the colour alone (the original's L with each one's ab)."""
+    old = summary["degraded"]
+    lines = ["Old-print copies (`--degraded`), scored on the colour alone: the original's L with "
+             "the ab predicted from the damaged input.", "",
+             "| input | PSNR - gray | CIEDE2000 - gray | ab AuC - gray | colourfulness ratio | "
+             "photos > 3 dB below gray |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, part in (("clean", summary), ("old print", old)):
+        delta, ratio = part["delta"], part["colorfulness_ratio"]["ours"]
+        lines.append(f"| {name} | {_number(delta.get('psnr'), '{:.2f}', signed=True)} | "
+                     f"{_number(delta.get('ciede2000'), '{:.2f}', signed=True)} | "
+                     f"{_number(delta.get('ab_auc'), '{:.3f}', signed=True)} | "
+                     f"{_number(ratio, '{:.2f}')} | {part['blotches']['below_gray']} |")
+    lines += ["", f"The damage moves the predicted ab by **{_number(old['ab_shift'], '{:.2f}')}** "
+              "units per pixel on average, against the same photo given clean."]
+    return lines
 
 
 def format_blotches(summary: dict[str, Any]) -> list[str]:

@@ -4,12 +4,14 @@ Two knobs, both in :class:`~autocolor.models.heads.BinsHead`: the annealed-mean 
 (lower = more vivid) and the confidence gate (chroma fades toward gray where the model's bin
 distribution is flat). Every pair of the config's ``temperatures`` x ``gates`` colours the
 validation photos through the real inference path (:class:`~autocolor.infer.colorizer.Colorizer`,
-full size, scored by ``autocolor eval``'s code), and the rule is, in order:
+full size, scored by ``autocolor eval``'s code), clean and, with ``degraded``, as old-print copies
+too (``autocolor eval --degraded``: the colour alone), and the rule is, in order:
 
-1. colourfulness at least ``config.min_colorfulness`` of the originals' (restraint must not
-   wash everything out; if no pair reaches it, the most colourful pair is taken);
-2. the fewest photos more than 3 dB PSNR below the gray baseline (colour that does harm);
-3. the highest mean PSNR.
+1. colourfulness at least ``min_colorfulness`` of the originals' on the clean photos, and at
+   least ``min_colorfulness_degraded`` on the old-print copies (restraint must not wash
+   everything out; if no pair reaches both, the most colourful pair on the clean photos is taken);
+2. the fewest clean photos more than 3 dB PSNR below the gray baseline (colour that does harm);
+3. the highest mean PSNR over gray, clean plus old prints.
 
 The sweep is written to OUT/decoding.csv.
 """
@@ -37,6 +39,10 @@ class DecodingScore:
     cf_ratio: float  # mean colourfulness / the originals'
     below_gray: int  # photos more than 3 dB below gray
     photos: int
+    old_psnr_delta: float = 0.0  # the old-print copies, colour alone (0 when not scored)
+    old_ciede2000_delta: float = 0.0
+    old_cf_ratio: float | None = None  # None: old prints not scored
+    old_ab_shift: float = 0.0
 
 
 class InMemoryBackend:
@@ -57,8 +63,10 @@ class InMemoryBackend:
 
 def score_decoding(model: ColorizationModel, data_dir: str | Path, render_size: int,
                    device: torch.device, temperature: float,
-                   gate: tuple[float, float] | None) -> DecodingScore:
-    """Set the head's decoding and score the validation photos next to gray."""
+                   gate: tuple[float, float] | None, degraded: str | None = None
+                   ) -> DecodingScore:
+    """Set the head's decoding and score the validation photos next to gray (and their
+    old-print copies made with the ``degraded`` preset, when given)."""
     from autocolor.evaluate import evaluate_folder
     from autocolor.infer.colorizer import Colorizer
 
@@ -66,30 +74,39 @@ def score_decoding(model: ColorizationModel, data_dir: str | Path, render_size: 
     model.set_decoding(temperature, gate)
     colorizer = Colorizer(InMemoryBackend(model, device, {"render_size": render_size}),
                           render_size=render_size)
-    summary = evaluate_folder(colorizer, data_dir, split="val", progress=False)["summary"]
+    summary = evaluate_folder(colorizer, data_dir, split="val", progress=False,
+                              degraded=degraded)["summary"]
     delta = summary["delta"]
+    old = summary.get("degraded")
     return DecodingScore(temperature, gate, delta["psnr"], delta["ciede2000"], delta["ab_auc"],
                          summary["colorfulness_ratio"]["ours"], summary["blotches"]["below_gray"],
-                         summary["blotches"]["photos"])
+                         summary["blotches"]["photos"],
+                         old["delta"]["psnr"] if old else 0.0,
+                         old["delta"]["ciede2000"] if old else 0.0,
+                         old["colorfulness_ratio"]["ours"] if old else None,
+                         old["ab_shift"] if old else 0.0)
 
 
-def choose(scores: list[DecodingScore], min_colorfulness: float) -> DecodingScore:
+def choose(scores: list[DecodingScore], min_colorfulness: float,
+           min_colorfulness_degraded: float = 0.0) -> DecodingScore:
     """The rule of the module docstring."""
-    vivid = [s for s in scores if s.cf_ratio >= min_colorfulness]
+    vivid = [s for s in scores if s.cf_ratio >= min_colorfulness
+             and (s.old_cf_ratio is None or s.old_cf_ratio >= min_colorfulness_degraded)]
     if not vivid:
         return max(scores, key=lambda s: s.cf_ratio)
-    return min(vivid, key=lambda s: (s.below_gray, -s.psnr_delta))
+    return min(vivid, key=lambda s: (s.below_gray, -(s.psnr_delta + s.old_psnr_delta)))
 
 
 def tune_decoding(model: ColorizationModel, data_dir: str | Path, render_size: int,
                   device: torch.device, temperatures: tuple[float, ...],
                   gates: tuple[tuple[float, float] | None, ...], min_colorfulness: float,
-                  out: Path) -> DecodingScore:
+                  out: Path, degraded: str | None = None,
+                  min_colorfulness_degraded: float = 0.0) -> DecodingScore:
     """Score every (temperature, gate), keep the chosen one in the model's head, write
     OUT/decoding.csv; returns the choice."""
-    scores = [score_decoding(model, data_dir, render_size, device, t, g)
+    scores = [score_decoding(model, data_dir, render_size, device, t, g, degraded)
               for t in temperatures for g in (gates or (None,))]
-    best = choose(scores, min_colorfulness)
+    best = choose(scores, min_colorfulness, min_colorfulness_degraded)
     model.set_decoding(best.temperature, best.gate)
     with open(out / "decoding.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, [*asdict(best), "chosen"])
@@ -99,5 +116,9 @@ def tune_decoding(model: ColorizationModel, data_dir: str | Path, render_size: i
     for score in scores:
         print(f"decoding T={score.temperature:g} gate={score.gate}: PSNR {score.psnr_delta:+.2f}"
               f" CIEDE2000 {score.ciede2000_delta:+.2f} CF {score.cf_ratio:.2f} below gray "
-              f"{score.below_gray}/{score.photos}" + ("  <- chosen" if score == best else ""))
+              f"{score.below_gray}/{score.photos}"
+              + (f"; old prints PSNR {score.old_psnr_delta:+.2f} CIEDE2000 "
+                 f"{score.old_ciede2000_delta:+.2f} CF {score.old_cf_ratio:.2f} ab moved "
+                 f"{score.old_ab_shift:.1f}" if score.old_cf_ratio is not None else "")
+              + ("  <- chosen" if score == best else ""))
     return best

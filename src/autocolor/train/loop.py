@@ -67,6 +67,16 @@ def psnr(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     return -10.0 * torch.log10(mse)
 
 
+def crop_model_io(crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of crops, (B,3,S,S) uint8 RGB or (B,6,S,S) target and input (old-print copies,
+    see data/dataset.py) -> the model's input L_norm (B,1,S,S) and target ab_norm (B,2,S,S)."""
+    rgb = crops[:, :3].float() / 255.0
+    l_norm, ab_norm = rgb_to_model_io(rgb)
+    if crops.shape[1] == 6:  # the input's lightness is the damaged copy's
+        l_norm, _ = rgb_to_model_io(crops[:, 3:].float() / 255.0)
+    return l_norm, ab_norm
+
+
 def bin_prior_weights(loader, device: torch.device, rebalance: float, batches: int = 8
                       ) -> torch.Tensor:
     """Zhang et al.'s class rebalancing: w ~ 1 / ((1 - lambda) p_smoothed + lambda / Q),
@@ -75,7 +85,7 @@ def bin_prior_weights(loader, device: torch.device, rebalance: float, batches: i
     for index, crops in enumerate(loader):
         if index >= batches:
             break
-        _, ab = rgb_to_model_io(crops.to(device).float() / 255.0)
+        _, ab = rgb_to_model_io(crops[:, :3].to(device).float() / 255.0)
         indices, weights = soft_encode_ab(ab)
         counts.scatter_add_(0, indices.flatten(), weights.flatten())
     prior = counts / counts.sum()
@@ -250,7 +260,9 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
                          f"'autocolor data prepare {data_dir} --out CACHE' first")
     train_set = CropDataset(data_dir, config.crop_size, config.samples_per_epoch,
                             config.crop_scale, seed=config.seed,
-                            keep_decoded=config.keep_decoded)
+                            keep_decoded=config.keep_decoded,
+                            degrade_share=config.degrade_share,
+                            degrade_preset=config.degrade_preset)
     sampler = EpochSampler(config.samples_per_epoch, world.rank, world.size)  # this one's share
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
@@ -311,8 +323,7 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
         progress = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                         disable=not world.is_main)
         for crops in progress:
-            rgb = crops.to(device, non_blocking=True).float() / 255.0  # (B,3,S,S)
-            l_norm, ab_norm = rgb_to_model_io(rgb)  # (B,1,S,S), (B,2,S,S)
+            l_norm, ab_norm = crop_model_io(crops.to(device, non_blocking=True))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 loss = compute_loss(l_norm, ab_norm)
             optimizer.zero_grad(set_to_none=True)
@@ -359,7 +370,8 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
         return out / "final.safetensors"  # process 0 writes it
     if isinstance(model.head, BinsHead) and config.temperatures:
         tune_decoding(model, data_dir, config.render_size, device, config.temperatures,
-                      config.gates, config.min_colorfulness, out)
+                      config.gates, config.min_colorfulness, out, config.decode_degraded,
+                      config.min_colorfulness_degraded)
     metadata = {
         "architecture": config.model, "model_kwargs": model_kwargs_for_export(model, config),
         "render_size": config.render_size, "recipe": config.to_dict(),

@@ -1,0 +1,139 @@
+"""What the restoration pass does, and when ``auto`` decides a kind of damage is there:
+:class:`RestoreConfig`.
+
+Thresholds are in the units the detectors measure (:mod:`autocolor.restore.detect`): L* units
+(0..100) for levels and noise, a share of the photo's pixels for dust and scratches, a spectral
+peak's height over its neighbourhood (a ratio) for halftones. Lengths are pixels of the
+*working image* (:func:`autocolor.restore.convert.working_factor`): the photo itself up to
+``work_side`` px on the short side, a box reduction of it above, so that a 12 MP scan and a
+512 px copy see dust and scratches at the same pixel sizes.
+
+The defaults were set on the degraded copies of the corpus's test photos and on the clean
+photos themselves (``scripts/restore_measure.py``): each detector's threshold lies between what
+the clean photos measure (at most) and what the damaged copies measure (at least).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+# The steps, in the order they run: the halftone notch first (it needs the untouched spectrum),
+# then denoising (so that dust is told from grain), then inpainting dust and scratches on the
+# denoised lightness, and the levels last (on clean lightness, so CLAHE amplifies no grain).
+STEPS: tuple[str, ...] = ("halftone", "grain", "dust", "scratches", "fading")
+
+
+@dataclass(frozen=True)
+class RestoreConfig:
+    """Detection thresholds and step strengths of :func:`autocolor.restore.restore_lightness`."""
+
+    # -- the working image (dust, scratches) ---------------------------------------------------
+    # Short side (px) up to which dust and scratches are found at full resolution; a larger
+    # photo is box-reduced by an integer factor first (a 12 MP scan by 3), and the mask grown
+    # back. Specks of a 512 px copy and of a 12 MP scan of the same print then look alike.
+    work_side: int = 1024
+
+    # -- fading ---------------------------------------------------------------------------------
+    # Robust black and white points: 0.5 % of the pixels may lie beyond each (specks, glints).
+    low_percentile: float = 0.5
+    high_percentile: float = 99.5
+    # ``fading`` measures the L* range the photo lacks, (p_low - 0) + (100 - p_high). Clean
+    # photos lack little (their shadows reach L* ~ 0-8 and highlights ~ 92-100); a faded print
+    # lacks 20 and more (black raised to L* 7-21, white dulled to 83-92).
+    fading_threshold: float = 24.0
+    # Where the black and white points go: the typical (median) black and white points of the
+    # clean corpus photos, rather than 0 and 100, so that nothing is clipped by the stretch
+    # beyond the 0.5 % each side that lies beyond the percentiles.
+    target_black: float = 3.0
+    target_white: float = 97.0
+    # How far the points move toward the targets (1: all the way). The original's own black and
+    # white points are unknown (a foggy or low-key photo has neither); part of the way is, on
+    # average, nearer than all of it.
+    fading_strength: float = 0.75
+    # No stretch beyond this gain: a photo of fog stays a photo of fog, not a noise amplifier.
+    max_gain: float = 2.0
+    # CLAHE after the levels: a gentle clip limit (1 = none; OpenCV's default is 40) on 8x8
+    # tiles, blended in at ``clahe_weight``. It brings back local contrast a faded print lost
+    # unevenly, but the original's tones are unknown, so it is kept mild.
+    clahe_clip_limit: float = 1.5
+    clahe_tiles: int = 8
+    clahe_weight: float = 0.5
+
+    # -- grain ----------------------------------------------------------------------------------
+    # ``grain`` measures the noise sigma (L* units) from the finest Haar band (median absolute
+    # deviation, Donoho's estimator). Clean camera photos and JPEGs measure under ~1.5; film
+    # grain of an old print 2.5 and more.
+    grain_threshold: float = 2.0
+    # Filter strength in units of the measured sigma: the range sigma of the edge-preserving
+    # filter (detail with more contrast than this is kept).
+    grain_strength: float = 2.0
+    # Spatial sigma (px) and diameter of the filter: grain of 0.5-1.5 px.
+    grain_spatial_sigma: float = 1.5
+    grain_diameter: int = 7
+
+    # -- dust and scratches ---------------------------------------------------------------------
+    # Top-hat / black-hat element (px, working image): features narrower than this stand out.
+    hat_size: int = 7
+    # A pixel is damage when its top-hat (or black-hat) exceeds
+    # ``max(hat_contrast, hat_noise * sigma) + hat_texture * local mean of |hat|``: a speck has
+    # at least a few L* of contrast, more than the grain's, and more than the texture around it.
+    hat_contrast: float = 6.0
+    hat_noise: float = 4.0
+    hat_texture: float = 3.0
+    texture_window: int = 15
+    # A speck: a blob of at most this many pixels (a disc of radius ~3.5 px) whose bounding box
+    # has no side over ``dust_max_side``.
+    dust_max_area: int = 40
+    dust_max_side: int = 8
+    # A scratch: a component at least this long (bounding-box diagonal, px) and at most
+    # ``scratch_max_width`` wide on average (area / length).
+    scratch_min_length: float = 20.0
+    scratch_max_width: float = 3.0
+    # ``dust`` and ``scratches`` measure the share of the photo's pixels flagged; a clean photo's
+    # highlights, stars and text flag a little, so the decision needs more than that.
+    dust_threshold: float = 2e-4
+    scratch_threshold: float = 2e-4
+    # Inpainting: the mask is grown by this many pixels (the speck's soft edge), then filled by
+    # Telea's method from this radius around it (px, working image; scaled to full size).
+    mask_grow: int = 1
+    inpaint_radius: int = 3
+
+    # -- halftone -------------------------------------------------------------------------------
+    # Tiles (px) whose averaged power spectrum shows the screen; at most ``halftone_tiles`` of
+    # them, spread over the photo.
+    halftone_tile: int = 256
+    halftone_tiles: int = 9
+    # Peaks nearer DC than this (cycles/px; 0.5 is Nyquist) are picture content: screens have
+    # periods of 2-10 px (0.1-0.5 cycles/px).
+    halftone_min_frequency: float = 0.08
+    # ``halftone`` measures the height of the strongest peak whose partner at 90 degrees (a
+    # screen is a 2-D grid) also stands out, over the local median of the spectrum: screens
+    # stand 30-1000x above it, natural textures rarely 10x and then without a 90-degree partner.
+    halftone_threshold: float = 12.0
+    # The notch: every spectral bin of the full photo this much above the local level, away from
+    # DC, near a detected peak, is brought down to the local level.
+    notch_ratio: float = 4.0
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{item.name} must be a finite number >= 0, got {value!r}")
+        if not 0 <= self.low_percentile < self.high_percentile <= 100:
+            raise ValueError("need 0 <= low_percentile < high_percentile <= 100")
+        if not 0 <= self.target_black < self.target_white <= 100:
+            raise ValueError("need 0 <= target_black < target_white <= 100")
+        if not 0 <= self.clahe_weight <= 1:
+            raise ValueError(f"clahe_weight must be in [0, 1], got {self.clahe_weight}")
+        if self.max_gain < 1 or self.clahe_clip_limit < 1 or self.clahe_tiles < 1:
+            raise ValueError("max_gain, clahe_clip_limit and clahe_tiles must be >= 1")
+        if self.hat_size < 3 or self.hat_size % 2 == 0:
+            raise ValueError(f"hat_size must be odd and >= 3, got {self.hat_size}")
+        if self.grain_diameter < 3 or self.work_side < 64 or self.halftone_tile < 32:
+            raise ValueError("grain_diameter >= 3, work_side >= 64 and halftone_tile >= 32")
+        if self.inpaint_radius < 1 or self.texture_window < 3:
+            raise ValueError("inpaint_radius >= 1 and texture_window >= 3")
+
+
+DEFAULT_CONFIG = RestoreConfig()

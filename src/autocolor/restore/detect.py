@@ -1,0 +1,88 @@
+"""Which kinds of damage a photo shows: one measured number per step, and its threshold.
+
+=========== ======================================================= =========================
+step        measured number                                         damaged when above
+=========== ======================================================= =========================
+halftone    the strongest spectral peak with a partner at 90 deg,   ``halftone_threshold``
+            over its neighbourhood's median (a ratio, >= 1)
+grain       the noise sigma, L* units (finest Haar band, MAD)       ``grain_threshold``
+dust        share of pixels in small compact top-/black-hat blobs   ``dust_threshold``
+scratches   share of pixels in long thin top-/black-hat lines       ``scratch_threshold``
+fading      L* range missing at the 0.5 / 99.5 % points             ``fading_threshold``
+=========== ======================================================= =========================
+
+:func:`detect` measures a photo as it is; :func:`autocolor.restore.restore_lightness` measures
+each step on the photo as restored so far (dust is looked for after the grain is gone).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocolor.restore.config import DEFAULT_CONFIG, STEPS, RestoreConfig
+from autocolor.restore.convert import check_lightness
+from autocolor.restore.damage import find_damage
+from autocolor.restore.fading import fading_level
+from autocolor.restore.grain import noise_sigma
+from autocolor.restore.halftone import find_screen
+
+
+def threshold(step: str, config: RestoreConfig = DEFAULT_CONFIG) -> float:
+    """The measured value above which ``step``'s damage counts as present."""
+    thresholds = {
+        "halftone": config.halftone_threshold,
+        "grain": config.grain_threshold,
+        "dust": config.dust_threshold,
+        "scratches": config.scratch_threshold,
+        "fading": config.fading_threshold,
+    }
+    if step not in thresholds:
+        raise ValueError(f"unknown restoration step {step!r}; the steps are {', '.join(STEPS)}")
+    return float(thresholds[step])
+
+
+def is_damaged(step: str, value: float, config: RestoreConfig = DEFAULT_CONFIG) -> bool:
+    """Whether the measured ``value`` of ``step`` says the damage is there."""
+    return value > threshold(step, config)
+
+
+def detect_fading(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> float:
+    """(H, W) L* -> the L* range missing at the robust black and white points."""
+    return fading_level(lightness, config)
+
+
+def detect_grain(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> float:
+    """(H, W) L* -> the noise sigma in L* units."""
+    del config  # the estimate has no setting
+    return noise_sigma(lightness)
+
+
+def detect_dust_and_scratches(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG,
+                              sigma: float | None = None) -> tuple[float, float]:
+    """(H, W) L* -> (dust share, scratch share) of the photo's pixels, each in [0, 1];
+    ``sigma``: the noise sigma if already measured."""
+    sigma = noise_sigma(lightness) if sigma is None else sigma
+    damage = find_damage(lightness, sigma, config)
+    return damage.dust_share, damage.scratch_share
+
+
+def detect_halftone(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> float:
+    """(H, W) L* -> the halftone screen's peak strength (1.0: no screen)."""
+    return find_screen(lightness, config).strength
+
+
+def detect(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> dict[str, float]:
+    """(H, W) L* in [0, 100] -> ``{step: measured value}`` for every step of :data:`STEPS`, on
+    the photo as it is (:func:`damaged` names the steps whose value passes the threshold)."""
+    lightness = check_lightness(lightness)
+    sigma = detect_grain(lightness, config)
+    dust, scratches = detect_dust_and_scratches(lightness, config, sigma)
+    return {"halftone": detect_halftone(lightness, config), "grain": sigma, "dust": dust,
+            "scratches": scratches, "fading": detect_fading(lightness, config)}
+
+
+def damaged(measured: dict[str, float], config: RestoreConfig = DEFAULT_CONFIG) -> list[str]:
+    """The steps of ``measured`` (:func:`detect`) whose damage is present, in :data:`STEPS`
+    order."""
+    return [step for step in STEPS if step in measured
+            and is_damaged(step, measured[step], config)]

@@ -1,0 +1,104 @@
+"""Training on old-print copies: the dataset's degraded inputs, the loop's input/target split,
+and the decoding scored on old prints too."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from autocolor.color.lab import rgb_to_model_io
+from autocolor.data.cache import CacheRecord, sha256_file, write_manifest
+from autocolor.data.dataset import CropDataset
+from autocolor.train import loop
+from autocolor.train.config import RECIPES, TrainConfig
+from autocolor.train.decoding import DecodingScore, choose
+
+TINY = dict(crop_size=64, samples_per_epoch=8, batch_size=4, epochs=1, workers=0,
+            pretrained=False, render_size=64, device="cpu", grid_count=2)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory, smooth_rgb) -> Path:
+    folder = tmp_path_factory.mktemp("cache")
+    records = []
+    for index in range(5):
+        name = f"photo{index}.png"
+        Image.fromarray(smooth_rgb(index, 72, 96)).save(folder / name)
+        records.append(CacheRecord(file=name, split="train" if index < 3 else "val", width=96,
+                                   height=72, sha256=sha256_file(folder / name)))
+    write_manifest(folder, records)
+    return folder
+
+
+def test_share_one_gives_a_damaged_input_beside_the_clean_target(cache: Path) -> None:
+    clean_set = CropDataset(cache, 64, 16, seed=3)
+    damaged_set = CropDataset(cache, 64, 16, seed=3, degrade_share=1.0)
+    for index in range(4):
+        clean, pair = clean_set[index], damaged_set[index]
+        assert clean.shape == (3, 64, 64) and pair.shape == (6, 64, 64)
+        assert torch.equal(pair[:3], clean), "the target is the same clean crop"
+        assert not torch.equal(pair[3:], clean), "the input is damaged"
+        assert torch.equal(pair, damaged_set[index]), "deterministic per index"
+
+
+def test_share_picks_about_that_share_of_crops(cache: Path) -> None:
+    dataset = CropDataset(cache, 32, 200, seed=0, degrade_share=0.5)
+    damaged = sum(not torch.equal(dataset[i][:3], dataset[i][3:]) for i in range(200))
+    assert 70 <= damaged <= 130
+
+
+def test_bad_share_or_preset_is_refused(cache: Path) -> None:
+    with pytest.raises(ValueError, match="degrade_share"):
+        CropDataset(cache, 64, 8, degrade_share=1.5)
+    with pytest.raises(ValueError, match="unknown degradation preset"):
+        CropDataset(cache, 64, 8, degrade_share=0.5, degrade_preset="nope")
+
+
+def test_crop_model_io_takes_lightness_from_the_input_and_ab_from_the_target() -> None:
+    generator = torch.Generator().manual_seed(0)
+    clean = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8, generator=generator)
+    damaged = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8, generator=generator)
+    l_norm, ab_norm = loop.crop_model_io(torch.cat([clean, damaged], 1))
+    expected_l, _ = rgb_to_model_io(damaged.float() / 255)
+    _, expected_ab = rgb_to_model_io(clean.float() / 255)
+    assert torch.equal(l_norm, expected_l) and torch.equal(ab_norm, expected_ab)
+    l_plain, ab_plain = loop.crop_model_io(clean)
+    assert torch.equal(ab_plain, expected_ab) and not torch.equal(l_plain, expected_l)
+
+
+def test_a_run_on_degraded_crops_scores_old_prints_when_choosing(cache: Path,
+                                                                  tmp_path: Path) -> None:
+    config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(0.5,),
+                         gates=(None,), degrade_share=0.5, decode_degraded="eval", **TINY)
+    loop.train(config)
+    with open(tmp_path / "decoding.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1 and rows[0]["old_cf_ratio"] not in ("", "None")
+    assert np.isfinite(float(rows[0]["old_psnr_delta"]))
+
+
+def _score(t: float, cf: float, old_cf: float | None, psnr: float, old_psnr: float,
+           below: int = 0) -> DecodingScore:
+    return DecodingScore(t, None, psnr, -1.0, 0.01, cf, below, 10, old_psnr, -1.0, old_cf, 3.0)
+
+
+def test_choose_asks_both_floors_then_the_sum_of_gains() -> None:
+    vivid_but_dull_old = _score(0.2, 0.9, 0.5, 2.0, 1.5)
+    both = _score(0.3, 0.8, 0.7, 1.8, 1.0)
+    both_better_old = _score(0.4, 0.78, 0.66, 1.7, 1.2)
+    scores = [vivid_but_dull_old, both, both_better_old]
+    assert choose(scores, 0.75, 0.65) is both_better_old  # 2.9 > 2.8 summed
+    assert choose(scores, 0.75, 0.0) is vivid_but_dull_old
+    assert choose(scores, 0.95, 0.65) is vivid_but_dull_old  # none clears: the most colourful
+
+
+def test_the_default_recipe_trains_on_old_prints() -> None:
+    recipe = TrainConfig(**{k: v for k, v in RECIPES["default"].items()
+                            if k not in ("model_kwargs",)})
+    assert 0 < recipe.degrade_share < 1 and recipe.decode_degraded == "default"
+    assert recipe.min_colorfulness_degraded > 0.55
