@@ -92,17 +92,16 @@ def test_tone_strength_zero_is_gray(toner: str) -> None:
 
 
 @pytest.mark.parametrize("toner", list(effects.TONERS))
-def test_tone_changes_lightness(toner: str) -> None:
+@pytest.mark.parametrize("strength", [0.5, 1.0])
+def test_tone_changes_lightness(toner: str, strength: float) -> None:
     _, _, black_l, log2_gamma = effects.TONERS[toner]
-    levels = np.array([[0.0, 0.5]], dtype=np.float32)
-    before = lab_of(np.repeat(levels[..., None], 3, -1))[..., 0]
-    after = lab_of(effects.tone(levels, toner, 1.0))[..., 0]
-    assert abs(after[0, 0] - black_l) < 0.5  # the toner's black
-    shift = after[0, 1] - before[0, 1]  # mid-gray: lighter when the gamma is below 1
-    if log2_gamma == 0 and black_l == 0:
-        assert abs(shift) < 0.5
-    else:
-        assert shift > 1.0 if log2_gamma < 0 or (log2_gamma == 0 and black_l > 0) else shift < -1.0
+    levels = np.array([[0.0, 0.25, 0.5, 0.75]], dtype=np.float32)
+    before = lab_of(np.repeat(levels[..., None], 3, -1))[0, :, 0]
+    after = lab_of(effects.tone(levels, toner, strength))[0, :, 0]
+    black = strength * black_l  # L' = black + (100 - black) * (L / 100) ** gamma
+    expected = black + (100 - black) * (before / 100) ** (2 ** (strength * log2_gamma))
+    assert np.abs(after - expected).max() < 0.5
+    assert abs(after[0] - black) < 0.5
 
 
 def test_tone_rejects_rgb_and_unknown() -> None:

@@ -97,7 +97,7 @@ class DegradeConfig:
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name.endswith("_p") or field.name in ("grain_first_p", "scratch_film"):
+            if field.name.endswith("_p") or field.name == "scratch_film":
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"{field.name} must be in [0, 1], got {value}")
             elif field.name == "tone_weights":
