@@ -19,7 +19,8 @@ import json
 import zlib
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
+from readme_images import label, save_rows  # scripts/, beside this file
 
 from autocolor.data.cache import read_manifest
 from autocolor.degrade import PRESETS, degrade
@@ -29,15 +30,6 @@ from autocolor.images import load_rgb
 from autocolor.infer.colorizer import Colorizer
 
 CELL_HEIGHT = 220
-GAP = 4
-
-
-def label(cell: Image.Image, text: str) -> Image.Image:
-    draw = ImageDraw.Draw(cell)
-    box = draw.textbbox((6, 6), text)
-    draw.rectangle((box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3), fill=(0, 0, 0))
-    draw.text((6, 6), text, fill=(255, 255, 255))
-    return cell
 
 
 def row_for(models: list[tuple[str, Colorizer]], path: Path, name: str, preset: str,
@@ -85,15 +77,7 @@ def main() -> None:
         images.sort(key=lambda row: row["degraded"]["ours"]["psnr"] - row["gray"]["psnr"])
         names += [row["file"] for row in images[:args.worst] if row["file"] not in names]
     rows = [row_for(models, args.data / name, name, args.preset, args.seed) for name in names]
-    canvas_width = max(sum(cell.width for cell in row) + 3 * GAP for row in rows)
-    canvas = Image.new("RGB", (canvas_width, len(rows) * (CELL_HEIGHT + GAP) - GAP), "white")
-    for index, row in enumerate(rows):
-        x = 0
-        for cell in row:
-            canvas.paste(cell, (x, index * (CELL_HEIGHT + GAP)))
-            x += cell.width + GAP
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(args.out, quality=88)
+    save_rows(rows, args.out, CELL_HEIGHT)
     print(args.out)
 
 

@@ -38,11 +38,30 @@ def row_for(colorizer: Colorizer, path: Path, label: str) -> list[Image.Image]:
     width = round(original.width * CELL_HEIGHT / original.height)
     cells = [Image.fromarray(a).resize((width, CELL_HEIGHT), Image.Resampling.LANCZOS)
              for a in (gray, ours, truth)]
-    draw = ImageDraw.Draw(cells[1])
+    label(cells[1], text)
+    return cells
+
+
+def label(cell: Image.Image, text: str) -> Image.Image:
+    """White text on a black box in the top-left corner of ``cell`` (in place)."""
+    draw = ImageDraw.Draw(cell)
     box = draw.textbbox((6, 6), text)
     draw.rectangle((box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3), fill=(0, 0, 0))
     draw.text((6, 6), text, fill=(255, 255, 255))
-    return cells
+    return cell
+
+
+def save_rows(rows: list[list[Image.Image]], out: Path, cell_height: int = CELL_HEIGHT) -> None:
+    """Rows of equally tall cells, GAP apart, on white, saved as a JPEG."""
+    canvas_width = max(sum(cell.width for cell in row) + (len(row) - 1) * GAP for row in rows)
+    canvas = Image.new("RGB", (canvas_width, len(rows) * (cell_height + GAP) - GAP), "white")
+    for index, row in enumerate(rows):
+        x = 0
+        for cell in row:
+            canvas.paste(cell, (x, index * (cell_height + GAP)))
+            x += cell.width + GAP
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out, quality=88)
 
 
 def main() -> None:
@@ -66,15 +85,7 @@ def main() -> None:
         images.sort(key=lambda row: row["ours"]["psnr"] - row["gray"]["psnr"])
         for rank, row in enumerate(images[:args.worst], start=1):
             rows.append(row_for(colorizer, args.data / row["file"], f"worst #{rank}"))
-    canvas_width = max(sum(cell.width for cell in row) + 2 * GAP for row in rows)
-    canvas = Image.new("RGB", (canvas_width, len(rows) * (CELL_HEIGHT + GAP) - GAP), "white")
-    for index, row in enumerate(rows):
-        x = 0
-        for cell in row:
-            canvas.paste(cell, (x, index * (CELL_HEIGHT + GAP)))
-            x += cell.width + GAP
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(args.out, quality=88)
+    save_rows(rows, args.out)
     print(args.out)
 
 

@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from autocolor.color.lab import rgb_to_model_io
-from autocolor.data.cache import CacheRecord, sha256_file, write_manifest
 from autocolor.data.dataset import CropDataset
 from autocolor.train import loop
 from autocolor.train.config import RECIPES, TrainConfig
@@ -20,19 +18,6 @@ from autocolor.train.decoding import DecodingScore, choose
 
 TINY = dict(crop_size=64, samples_per_epoch=8, batch_size=4, epochs=1, workers=0,
             pretrained=False, render_size=64, device="cpu", grid_count=2)
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory, smooth_rgb) -> Path:
-    folder = tmp_path_factory.mktemp("cache")
-    records = []
-    for index in range(5):
-        name = f"photo{index}.png"
-        Image.fromarray(smooth_rgb(index, 72, 96)).save(folder / name)
-        records.append(CacheRecord(file=name, split="train" if index < 3 else "val", width=96,
-                                   height=72, sha256=sha256_file(folder / name)))
-    write_manifest(folder, records)
-    return folder
 
 
 def test_share_one_gives_a_damaged_input_beside_the_clean_target(cache: Path) -> None:
@@ -74,7 +59,8 @@ def test_crop_model_io_takes_lightness_from_the_input_and_ab_from_the_target() -
 def test_a_run_on_degraded_crops_scores_old_prints_when_choosing(cache: Path,
                                                                   tmp_path: Path) -> None:
     config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(0.5,),
-                         gates=(None,), degrade_share=0.5, decode_degraded="eval", **TINY)
+                         gates=(None,), degrade_share=0.5, decode_degraded="eval",
+                         **{**TINY, "epochs": 1})
     loop.train(config)
     with open(tmp_path / "decoding.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -26,21 +26,6 @@ TINY = dict(crop_size=64, samples_per_epoch=8, batch_size=4, epochs=2, workers=0
             pretrained=False, render_size=64, device="cpu", grid_count=2)
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory, smooth_rgb) -> Path:
-    """Six small colour photos: four in train, two in val."""
-    folder = tmp_path_factory.mktemp("cache")
-    records = []
-    for index in range(6):
-        name = f"photo{index}.png" if index % 2 else f"photo{index}.jpg"
-        height, width = (72, 96) if index % 3 else (96, 80)
-        Image.fromarray(smooth_rgb(index, height, width)).save(folder / name)
-        records.append(CacheRecord(file=name, split="train" if index < 4 else "val", width=width,
-                                   height=height, sha256=sha256_file(folder / name)))
-    write_manifest(folder, records)
-    return folder
-
-
 def read_log(out: Path) -> list[dict[str, str]]:
     with open(out / "log.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
