@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 # Everything the README's commands need. `pip install autocolor` alone is the lean, torch-free
 # install that colours photos (README, "Install").
-EXTRAS := train,eval,onnx,app,video,serve,c2pa,ray,dev
+EXTRAS := train,eval,onnx,app,video,restore,serve,c2pa,ray,dev
 
 .PHONY: demo test test-slow bench lint corpus train-default onnx recipes clean
 

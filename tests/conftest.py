@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 TINY_RENDER_SIZE = 64
 
@@ -71,6 +72,8 @@ XMP_PREFIXES = {
     "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf",
     "http://ns.adobe.com/xap/1.0/": "xmp",
     "http://iptc.org/std/Iptc4xmpExt/2008-02-29/": "Iptc4xmpExt",
+    "http://ns.adobe.com/xap/1.0/mm/": "xmpMM",
+    "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#": "stEvt",
 }
 
 
@@ -155,7 +158,57 @@ def read_xmp(data: bytes) -> dict[str, str] | None:
     return properties
 
 
+def read_xmp_history(data: bytes) -> list[dict[str, str]] | None:
+    """The events of a file's ``xmpMM:History`` (``[{"stEvt:action": ..., ...}]``, in order),
+    [] for a packet without one, None for a file without a packet."""
+    import xml.etree.ElementTree as ET
+
+    packet = xmp_packet(data)
+    if packet is None:
+        return None
+    root = ET.fromstring(packet.decode("utf-8"))
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    events = []
+    for history in root.iter("{http://ns.adobe.com/xap/1.0/mm/}History"):
+        for item in history.iter(f"{rdf}li"):
+            event = {}
+            for child in item:
+                namespace, _, local = child.tag[1:].partition("}")
+                event[f"{XMP_PREFIXES.get(namespace, namespace)}:{local}"] = child.text or ""
+            events.append(event)
+    return events
+
+
+@pytest.fixture(scope="session")
+def xmp_history_of() -> Callable[[bytes], list[dict[str, str]] | None]:
+    """``xmp_history_of(file_bytes) -> [{"stEvt:action": ..., "stEvt:parameters": ...}]``: the
+    events of the file's ``xmpMM:History`` ([] without one; None without a packet)."""
+    return read_xmp_history
+
+
 @pytest.fixture(scope="session")
 def xmp_of() -> Callable[[bytes], dict[str, str] | None]:
     """``xmp_of(file_bytes) -> {"prefix:Name": value}`` or None (standard library only)."""
     return read_xmp
+
+
+def make_old_print(width: int, height: int, seed: int = 0) -> tuple[Image.Image, np.ndarray]:
+    """A faded gray print with white and black specks and a scratch -> (the image, its damaged
+    pixels)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    values = 128 + 100 * np.sin(x / 11.0) * np.cos(y / 17.0)
+    values = 40 + 0.7 * values  # blacks lifted, whites dulled
+    damage = np.zeros((height, width), bool)
+    for cy, cx in rng.integers(6, min(width, height) - 6, (12, 2)):
+        values[cy:cy + 2, cx:cx + 2] = 250 if values[cy, cx] < 128 else 5
+        damage[cy:cy + 2, cx:cx + 2] = True
+    values[8:height - 8, width // 2] = 250
+    damage[8:height - 8, width // 2] = True
+    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8)), damage
+
+@pytest.fixture(scope="session")
+def old_print() -> Callable[..., tuple[Image.Image, np.ndarray]]:
+    """``old_print(width, height, seed=0) -> (image, damage)``: a faded gray print (8-bit L)
+    with white and black specks and a scratch, and its damaged pixels ((H, W) bool)."""
+    return make_old_print

@@ -71,10 +71,27 @@ def manifest_of(data: bytes) -> tuple[dict, dict]:
     return store["manifests"][store["active_manifest"]], store
 
 
-def created_action(manifest: dict) -> dict:
+def actions_of(manifest: dict) -> list[dict]:
     [actions] = [a for a in manifest["assertions"] if a["label"].startswith("c2pa.actions")]
-    [action] = actions["data"]["actions"]
-    return action
+    return actions["data"]["actions"]
+
+
+def created_action(manifest: dict) -> dict:
+    """The colouring: the last action, the only one with the digital source type."""
+    actions = actions_of(manifest)
+    assert [a for a in actions if "digitalSourceType" in a] == [actions[-1]]
+    return actions[-1]
+
+
+def assert_opened(manifest: dict, title: str, source: bytes) -> None:
+    """The input is the parentOf ingredient that the first action, c2pa.opened, names."""
+    opened = actions_of(manifest)[0]
+    assert opened["action"] == "c2pa.opened"
+    [ingredient] = manifest["ingredients"]
+    assert ingredient["relationship"] == "parentOf" and ingredient["title"] == title
+    assert ingredient["format"] == Image.MIME[Image.open(io.BytesIO(source)).format]
+    [link] = opened["parameters"]["ingredients"]
+    assert "c2pa.ingredient" in link["url"]
 
 
 def _image(fmt: str, smooth_rgb) -> tuple[bytes, bytes]:
@@ -102,6 +119,31 @@ def test_every_format_is_signed(self_signed, smooth_rgb, xmp_of, fmt: str) -> No
     assert xmp_of(signed) == xmp_of(data)  # the XMP mark is still there
     with Image.open(io.BytesIO(signed)) as after, Image.open(io.BytesIO(data)) as before:
         assert np.array_equal(np.asarray(after), np.asarray(before))
+
+
+def test_an_edit_of_the_input_with_its_restoration(self_signed, smooth_rgb) -> None:
+    """With the input's bytes and the steps that ran: opened, one action per step, then the
+    colouring as an edit (c2pa.edited) with the digital source type."""
+    from autocolor.restore.config import C2PA_ACTIONS
+
+    credentials = ContentCredentials.from_files(*self_signed, Provenance("default", SHA))
+    data, _ = _image("jpeg", smooth_rgb)
+    scan = io.BytesIO()
+    Image.fromarray(smooth_rgb(2, 24, 32)[..., 0]).save(scan, "TIFF")
+    signed = credentials.for_photo(scan.getvalue(), "scan.tif", ["dust", "fading"])(data, "jpeg")
+    manifest, store = manifest_of(signed)
+    codes = {status["code"] for status in store.get("validation_status", [])}
+    assert codes <= {"signingCredential.untrusted"}, codes
+    assert_opened(manifest, "scan.tif", scan.getvalue())
+    actions = actions_of(manifest)
+    assert [a["action"] for a in actions] == [
+        "c2pa.opened", C2PA_ACTIONS["dust"][0], C2PA_ACTIONS["fading"][0], "c2pa.edited"]
+    assert "dust" in actions[1]["parameters"]["description"]
+    assert "fading" in actions[2]["parameters"]["description"]
+    assert created_action(manifest)["digitalSourceType"] == DIGITAL_SOURCE_TYPE
+    # Without restoring: opened, then the colouring alone.
+    plain, _ = manifest_of(credentials.for_photo(scan.getvalue(), "scan.tif")(data, "jpeg"))
+    assert [a["action"] for a in actions_of(plain)] == ["c2pa.opened", "c2pa.edited"]
 
 
 def test_tampering_is_detected(self_signed, smooth_rgb) -> None:
@@ -147,6 +189,8 @@ def test_command_line_signs(self_signed, tiny_weights: Path, tmp_path: Path, cap
     manifest, _ = manifest_of((tmp_path / "out" / "gray.jpg").read_bytes())
     sha = hashlib.sha256(tiny_weights.read_bytes()).hexdigest()
     assert created_action(manifest)["parameters"]["model_sha256"] == sha
+    assert_opened(manifest, "gray.jpg", (tmp_path / "gray.jpg").read_bytes())
+    assert [a["action"] for a in actions_of(manifest)] == ["c2pa.opened", "c2pa.edited"]
     capsys.readouterr()
     assert main([*args, "-o", str(tmp_path / "x"), "--c2pa-cert", str(cert)]) == 1
     assert capsys.readouterr().err.strip() == "error: --c2pa-cert and --c2pa-key go together"
@@ -174,3 +218,4 @@ def test_server_signs(self_signed, tiny_weights: Path, smooth_rgb) -> None:
     assert response.status_code == 200, response.text
     manifest, _ = manifest_of(response.content)
     assert created_action(manifest)["parameters"]["model"] == tiny_weights.name
+    assert_opened(manifest, "a.png", buffer.getvalue())

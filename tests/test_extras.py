@@ -49,6 +49,8 @@ def test_extra_for_a_missing_module() -> None:
     assert extra_for("skimage", "eval") == "eval"
     assert extra_for("torch", "eval") == "torch"  # eval --backend torch
     assert extra_for("autocolor.nonexistent") is None and extra_for("yaml") is None
+    assert extra_for("cv2", "colorize") == "restore"  # --restore; `autocolor video` needs more
+    assert extra_for("cv2", "video") == "video"
     error = ModuleNotFoundError("No module named 'torch'", name="torch")
     assert missing_message(error, "models") == (
         "autocolor models needs torch, which is not installed: pip install 'autocolor[torch]'")
@@ -93,6 +95,8 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ({"skimage"}, ["eval", "--data", "{out}"], "eval"),
     ({"ray", "pyarrow"}, ["colorize", "{photo}", "-o", "{out}", "--engine", "ray"], "ray"),
     ({"fastapi"}, ["serve", "--port", "1"], "serve"),
+    ({"cv2"}, ["colorize", "{photo}", "-o", "{out}/o", "--restore"], "restore"),
+    ({"cv2"}, ["colorize", "{photo}", "-o", "{out}/o", "--restore-steps", "dust"], "restore"),
     ({"c2pa"}, ["colorize", "{photo}", "-o", "{out}/o", "--c2pa-cert", "{out}/c.pem",
                 "--c2pa-key", "{out}/k.pem"], "c2pa"),
 ])

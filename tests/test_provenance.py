@@ -159,3 +159,54 @@ def test_colorizer_provenance_names_the_file_that_runs(tiny_weights: Path, xmp_o
     assert xmp_of(marked.read_bytes()) == _expected(tiny_weights.name, mark.model_sha256)
     unmarked = colorizer.colorize_file(source, tmp_path / "b.png", provenance=False)
     assert xmp_of(unmarked.read_bytes()) is None
+
+
+# -- restoration: the steps that ran, as an xmpMM:History ------------------------------------------
+
+
+def test_history_lists_the_events_in_order(xmp_of, xmp_history_of) -> None:
+    events = [("filtered", "restore grain: <denoised> & more"), ("edited", "restore dust")]
+    packet = Provenance("default", SHA).xmp(events)
+    data = image_bytes(np.zeros((2, 3, 3), np.uint8),
+                       LoadedImage(lightness=np.zeros((2, 3), np.float32)), "png", packet)
+    assert xmp_history_of(data) == [
+        {"stEvt:action": "filtered", "stEvt:parameters": "restore grain: <denoised> & more",
+         "stEvt:softwareAgent": f"autocolor {__version__}"},
+        {"stEvt:action": "edited", "stEvt:parameters": "restore dust",
+         "stEvt:softwareAgent": f"autocolor {__version__}"}]
+    fields = xmp_of(data)
+    assert {key: fields[key] for key in _expected()} == _expected()  # the mark is all there
+    assert packet == Provenance("default", SHA).xmp(events)  # no date: the same bytes
+    with pytest.raises(ValueError, match="stEvt:action"):
+        Provenance("default", SHA).xmp([("restored", "x")])
+
+
+def test_a_plain_packet_has_no_history(xmp_history_of) -> None:
+    packet = Provenance("default", SHA).xmp()
+    assert b"History" not in packet and b"xmpMM" not in packet and b"stEvt" not in packet
+    data = image_bytes(np.zeros((2, 3, 3), np.uint8),
+                       LoadedImage(lightness=np.zeros((2, 3), np.float32)), "png", packet)
+    assert xmp_history_of(data) == []
+
+
+def test_a_restored_photo_says_which_steps_ran(tiny_weights: Path, xmp_of, xmp_history_of,
+                                               tmp_path: Path) -> None:
+    from autocolor.infer.colorizer import Colorizer
+    from autocolor.restore.config import EVENTS
+
+    colorizer = Colorizer.from_pretrained(tiny_weights, backend="torch")
+    source = tmp_path / "gray.png"
+    rng = np.random.default_rng(0)
+    gray = np.clip(128 + rng.normal(0, 12, (40, 48)), 0, 255).astype(np.uint8)  # grainy
+    Image.fromarray(gray).save(source)
+    restored = colorizer.colorize_file(source, tmp_path / "r.png", restore="grain,fading")
+    history = xmp_history_of(restored.read_bytes())
+    assert [event["stEvt:parameters"] for event in history] == \
+        [EVENTS["grain"][1], EVENTS["fading"][1]]
+    assert [event["stEvt:action"] for event in history] == ["filtered", "filtered"]
+    assert xmp_of(restored.read_bytes())["Iptc4xmpExt:DigitalSourceType"] == IPTC_TYPE
+    plain = colorizer.colorize_file(source, tmp_path / "p.png")
+    assert xmp_history_of(plain.read_bytes()) == []
+    assert b"restore" not in plain.read_bytes()
+    assert colorizer.xmp(restored=()) == colorizer.xmp()
+    assert colorizer.xmp(provenance=False, restored=("grain",)) is None

@@ -1,8 +1,9 @@
 """Signed C2PA Content Credentials on outputs, when the user gives a certificate and a key.
 
 The XMP packet (:mod:`autocolor.provenance`) is a label anyone can strip or forge; a C2PA manifest
-is signed: it binds the statement "created from a photo and a trained model's output" (the action
-``c2pa.created`` with the IPTC digital source type ``compositeWithTrainedAlgorithmicMedia``, the
+is signed: it binds the statement "this photo was opened, restored (when asked) and coloured by a
+trained model" (the input as the ``c2pa.opened`` ingredient, one action per restoration step, and
+``c2pa.edited`` with the IPTC digital source type ``compositeWithTrainedAlgorithmicMedia``, the
 software, the model's name and SHA-256) to the image's bytes with the user's certificate, and
 Content Credentials readers (``c2patool``, the CAI's verify site) show who signed it.
 
@@ -15,9 +16,11 @@ signs bytes, for :func:`autocolor.image_output.save_image` and the server.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,8 @@ ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 # Media types c2pa-python embeds into, per output format.
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp",
                "tiff": "image/tiff"}
+# The input's instance id in the manifest: c2pa.opened names it.
+INGREDIENT_ID = "autocolor:input"
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,15 @@ class ContentCredentials:
         return cls(Path(certificates).read_bytes(), Path(private_key).read_bytes(), provenance,
                    algorithm)
 
-    def sign(self, data: bytes, fmt: str) -> bytes:
+    def sign(self, data: bytes, fmt: str, source: bytes | None = None,
+             source_name: str = "input", restored: Sequence[str] = ()) -> bytes:
         """An encoded image (``fmt``: a key of :data:`MEDIA_TYPES`) -> the same image with a
         signed C2PA manifest embedded (pixels, EXIF, ICC and XMP untouched).
+
+        ``source``: the input file's bytes, embedded as the ``parentOf`` ingredient that the
+        manifest's ``c2pa.opened`` action names (its hash and a thumbnail; ``source_name`` is its
+        title); ``restored``: the restoration steps that ran on it, in order, each an action
+        (:data:`autocolor.restore.config.C2PA_ACTIONS`).
 
         Raises:
             ValueError: the signature could not be made (a certificate C2PA refuses, a key
@@ -75,17 +86,46 @@ class ContentCredentials:
         """
         import c2pa  # the c2pa extra
 
+        steps = []
+        if restored:
+            from autocolor.restore.config import C2PA_ACTIONS
+
+            steps = [C2PA_ACTIONS[step] for step in restored]
         info = c2pa.C2paSignerInfo(self.algorithm.encode("ascii"), self.certificates,
                                    self.private_key,
                                    self.timestamp_url.encode() if self.timestamp_url else None)
-        manifest = json.dumps(self.provenance.c2pa_manifest())
+        manifest = json.dumps(self.provenance.c2pa_manifest(
+            steps, INGREDIENT_ID if source is not None else None))
         signed = io.BytesIO()
         try:
             with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest) as builder:
+                if source is not None:
+                    builder.add_ingredient(
+                        {"title": source_name, "relationship": "parentOf",
+                         "instance_id": INGREDIENT_ID}, media_type(source), io.BytesIO(source))
                 builder.sign(signer, MEDIA_TYPES[fmt], io.BytesIO(data), signed)
         except c2pa.C2paError as error:
             raise ValueError(f"C2PA signing failed: {str(error).splitlines()[0]}") from None
         return signed.getvalue()
+
+    def for_photo(self, source: bytes | None, source_name: str = "input",
+                  restored: Sequence[str] = ()) -> Callable[[bytes, str], bytes]:
+        """:meth:`sign` with one photo's input and steps bound: the ``sign(data, format)`` that
+        :func:`autocolor.image_output.save_image` takes."""
+        return functools.partial(self.sign, source=source, source_name=source_name,
+                                 restored=tuple(restored))
+
+
+def media_type(data: bytes) -> str:
+    """An encoded image's MIME type, from its header (``application/octet-stream`` when Pillow
+    does not know it)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return Image.MIME.get(image.format or "", "application/octet-stream")
+    except (OSError, ValueError):
+        return "application/octet-stream"
 
 
 def add_c2pa_arguments(parser: argparse.ArgumentParser) -> None:

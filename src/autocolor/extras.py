@@ -15,6 +15,9 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "eval": ("skimage",),
     "onnx": ("onnx", "onnxscript"),  # `autocolor export onnx` (with torch)
     "app": ("streamlit", "streamlit_image_coordinates"),
+    # Before "video": a missing cv2 outside `autocolor video` is --restore's (extra_for takes
+    # the first extra that lists a module).
+    "restore": ("cv2",),  # --restore: OpenCV's CLAHE, filters and inpainting
     "video": ("av", "cv2"),  # `autocolor video`: PyAV (FFmpeg in its wheel), OpenCV's DIS flow
     "serve": ("fastapi", "uvicorn", "python_multipart"),
     "c2pa": ("c2pa",),  # --c2pa-cert: signed Content Credentials

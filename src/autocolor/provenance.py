@@ -20,6 +20,12 @@ every field):
 - ``Iptc4xmpExt:AISystemVersionUsed``: ``sha256:`` and the hex digest of the weights file that
   ran (the ``.onnx`` file on the ONNX path, the ``.safetensors`` on torch).
 
+A photo restored before it was coloured (``--restore``, :mod:`autocolor.restore`) also says
+what was done to it: an ``xmpMM:History`` sequence with one ``stEvt`` event per step that ran
+(``stEvt:action`` ``filtered`` or ``edited``, ``stEvt:parameters`` naming the step,
+``stEvt:softwareAgent`` the software), in the order they ran. A photo that was not restored has
+no history.
+
 The packet has no date, so the same photo coloured twice gives the same bytes.
 """
 
@@ -27,10 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 from autocolor import __version__
 
@@ -43,7 +50,13 @@ NAMESPACES = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
+    "xmpMM": "http://ns.adobe.com/xap/1.0/mm/",
+    "stEvt": "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#",
 }
+# The stEvt:action values an edit may carry (XMP specification part 2, ResourceEvent).
+EVENT_ACTIONS = ("converted", "copied", "created", "cropped", "edited", "filtered",
+                 "formatted", "version_updated", "printed", "published", "managed", "produced",
+                 "resized", "saved")
 # The key JPEG's APP1 segment starts with, before the packet (Adobe XMP specification, part 3).
 JPEG_XMP_KEY = b"http://ns.adobe.com/xap/1.0/\x00"
 # The PNG iTXt keyword of an XMP packet.
@@ -102,17 +115,39 @@ class Provenance:
             "Iptc4xmpExt:AISystemVersionUsed": f"sha256:{self.model_sha256}",
         }
 
-    def xmp(self) -> bytes:
-        """The XMP packet, UTF-8 (a few hundred bytes; JPEG's APP1 holds up to 65,502)."""
-        declarations = "".join(f"\n    xmlns:{prefix}={quoteattr(uri)}"
-                               for prefix, uri in NAMESPACES.items() if prefix not in ("x", "rdf"))
+    def xmp(self, events: Sequence[tuple[str, str]] = ()) -> bytes:
+        """The XMP packet, UTF-8 (a few hundred bytes; JPEG's APP1 holds up to 65,502).
+
+        ``events``: what was done to the photo before it was coloured, as (``stEvt:action``,
+        ``stEvt:parameters``) pairs in order (:data:`autocolor.restore.config.EVENTS`), written
+        as an ``xmpMM:History``; none: no history.
+        """
+        for action, _ in events:
+            if action not in EVENT_ACTIONS:
+                raise ValueError(f"unknown stEvt:action {action!r}")
+        used = [prefix for prefix in NAMESPACES if prefix not in ("x", "rdf")
+                and (events or prefix not in ("xmpMM", "stEvt"))]
+        declarations = "".join(f"\n    xmlns:{prefix}={quoteattr(NAMESPACES[prefix])}"
+                               for prefix in used)
         properties = "".join(f"\n    {name}={quoteattr(value)}"
                              for name, value in self.fields().items())
+        if events:
+            agent = escape(self.software)
+            items = "".join(
+                '\n     <rdf:li rdf:parseType="Resource">'
+                f"\n      <stEvt:action>{escape(action)}</stEvt:action>"
+                f"\n      <stEvt:parameters>{escape(parameters)}</stEvt:parameters>"
+                f"\n      <stEvt:softwareAgent>{agent}</stEvt:softwareAgent>"
+                "\n     </rdf:li>" for action, parameters in events)
+            body = (">\n   <xmpMM:History>\n    <rdf:Seq>"
+                    f"{items}\n    </rdf:Seq>\n   </xmpMM:History>\n  </rdf:Description>")
+        else:
+            body = "/>"
         packet = (
             '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
             f'<x:xmpmeta xmlns:x="{NAMESPACES["x"]}" x:xmptk={quoteattr(self.software)}>\n'
             f' <rdf:RDF xmlns:rdf="{NAMESPACES["rdf"]}">\n'
-            f'  <rdf:Description rdf:about=""{declarations}{properties}/>\n'
+            f'  <rdf:Description rdf:about=""{declarations}{properties}{body}\n'
             ' </rdf:RDF>\n'
             '</x:xmpmeta>\n'
             '<?xpacket end="w"?>'
@@ -125,23 +160,41 @@ class Provenance:
                 f"(sha256 {self.model_sha256}); IPTC digital source type "
                 "compositeWithTrainedAlgorithmicMedia")
 
-    def c2pa_manifest(self) -> dict:
-        """The same statement as a C2PA manifest definition (c2pa-python's ``Builder`` JSON):
-        one ``c2pa.created`` action with the IPTC digital source type, the software as its
-        agent, and the model as its parameters. :mod:`autocolor.credentials` signs it."""
+    def c2pa_manifest(self, steps: Sequence[tuple[str, str]] = (),
+                      ingredient: str | None = None) -> dict:
+        """The same statement as a C2PA manifest definition (c2pa-python's ``Builder`` JSON).
+
+        A coloured scan is an edit of an existing photo (C2PA 2.x actions): ``c2pa.opened``
+        naming the input as the ingredient whose ``instance_id`` is ``ingredient`` (the
+        signer adds it as the ``parentOf`` ingredient), then one action per restoration step
+        in ``steps`` (``(c2pa action, description)`` pairs in the order they ran:
+        :data:`autocolor.restore.config.C2PA_ACTIONS`), then the colouring, ``c2pa.edited``
+        with the IPTC digital source type, the software as its agent and the model as its
+        parameters. Without an ingredient (the input's bytes are not at hand) the colouring
+        is ``c2pa.created`` instead, as a manifest cannot open what it does not hold.
+        :mod:`autocolor.credentials` signs it."""
         name, _, version = self.software.partition(" ")
-        return {
-            "claim_generator_info": [{"name": name, "version": version}],
-            "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
-                "action": "c2pa.created",
-                "digitalSourceType": DIGITAL_SOURCE_TYPE,
-                "softwareAgent": {"name": name, "version": version},
-                "parameters": {"description": "colours predicted by a trained model, joined "
-                                              "with the photo's own lightness",
-                               "model": self.model_name,
-                               "model_sha256": self.model_sha256},
-            }]}}],
-        }
+        agent = {"name": name, "version": version}
+        actions: list[dict] = []
+        if ingredient is not None:
+            actions.append({"action": "c2pa.opened",
+                            "parameters": {"ingredientIds": [ingredient]}})
+        for action, description in steps:
+            if not action.startswith("c2pa."):
+                raise ValueError(f"not a C2PA action: {action!r}")
+            actions.append({"action": action, "softwareAgent": agent,
+                            "parameters": {"description": description}})
+        actions.append({
+            "action": "c2pa.edited" if ingredient is not None else "c2pa.created",
+            "digitalSourceType": DIGITAL_SOURCE_TYPE,
+            "softwareAgent": agent,
+            "parameters": {"description": "colours predicted by a trained model, joined "
+                                          "with the photo's own lightness",
+                           "model": self.model_name,
+                           "model_sha256": self.model_sha256},
+        })
+        return {"claim_generator_info": [agent],
+                "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": actions}}]}
 
     def tags(self) -> dict[str, str]:
         """The same facts as flat string tags, for containers that hold key-value metadata and

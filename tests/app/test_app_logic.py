@@ -151,7 +151,7 @@ def test_the_page_colours_through_the_colorizer(gray_png, monkeypatch):
     photo = logic.Photo.from_upload("a.png", gray_png)
     photo.render(model, 320, 0.8)
     assert fused == [1]
-    ab_small = photo.predictions[("fake", 320)]
+    ab_small = photo.predictions[("fake", 320, False)]
     assert ab_small.shape == (2, 224, 320)  # the render size of this call, not the model's 256
     np.testing.assert_array_equal(photo.rgb, model.colorizer.finish(photo.loaded, ab_small,
                                                                     saturation=0.8))
@@ -164,6 +164,29 @@ def test_the_page_colours_through_the_colorizer(gray_png, monkeypatch):
     photo.hints.append(HintPoint(x=500, y=10, rgb=(0, 0, 255)))
     with pytest.raises(ValueError, match="outside"):
         photo.render(model, 320, 0.8)
+
+
+def test_restore_colours_the_restored_print(old_print, encode):
+    """The "Restore old prints" box: the network sees the restored lightness, the result keeps
+    it, the steps are reported, and switching back reuses the plain prediction."""
+    from autocolor.infer.colorizer import restore_photo
+
+    image, _ = old_print(96, 72)
+    photo = logic.Photo.from_upload("print.png", encode(image))
+    model = FakeModel()
+    assert photo.render(model, 256, 1.0)
+    plain = photo.rgb
+    assert photo.restored_steps(False) == () and photo.restored is None  # never by default
+    assert photo.render(model, 256, 1.0, restore=True)
+    assert model.calls == 2
+    expected, done = restore_photo(photo.loaded, True)
+    assert photo.restored_steps(True) == tuple(done.ran) and {"dust", "fading"} <= set(done.ran)
+    np.testing.assert_array_equal(photo.source(True).lightness, expected.lightness)
+    assert not np.array_equal(photo.rgb, plain)
+    np.testing.assert_array_equal(photo.rgb, model.colorizer.finish(
+        expected, photo.predictions[("fake", 256, True)]))
+    assert photo.render(model, 256, 1.0, restore=False) and model.calls == 2
+    np.testing.assert_array_equal(photo.rgb, plain)
 
 
 def test_hint_pulls_the_colour_towards_it(gray_png):

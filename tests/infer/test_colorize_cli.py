@@ -424,3 +424,79 @@ def test_format_a_photo_cannot_take_becomes_png(tmp_path: Path, cli_args, capsys
     assert status == 0, err
     assert files_under(tmp_path / "out") == {"deep.png"}
     assert (tmp_path / "out" / "deep.png").read_bytes()[24] == 16  # still 16 bits
+
+
+# -- --restore: an old print's lightness restored before it is coloured -----------------------
+
+
+def test_restore_end_to_end(tmp_path: Path, cli_args, capsys, xmp_history_of,
+                            old_print) -> None:
+    from autocolor.images import load_image
+    from autocolor.restore import restore_lightness
+    from autocolor.restore.config import EVENTS
+
+    photo, damage = old_print(96, 72)
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    photo.save(tmp_path / "in" / "sub" / "print.png")
+    gray_photo(64, 48).save(tmp_path / "in" / "clean.png")  # smooth, full range: left alone
+    status, out, err = colorize(capsys, tmp_path / "in", "-o", tmp_path / "out", "--restore",
+                                "--restore-mask", tmp_path / "masks", *cli_args)
+    assert status == 0, err
+    assert error_lines(err) == []
+    assert files_under(tmp_path / "out") == {"sub/print.png", "clean.png"}
+    assert files_under(tmp_path / "masks") == {"sub/print.png", "clean.png"}
+    steps = restore_lightness(load_image(tmp_path / "in" / "sub" / "print.png").lightness).ran
+    assert {"dust", "scratches", "fading"} <= set(steps)
+    assert err.strip().splitlines()[-1] == \
+        "restored 1 photo: " + ", ".join(f"{step} 1" for step in steps)
+    # The output's XMP lists the steps that ran; the clean photo's says nothing of restoring.
+    history = xmp_history_of((tmp_path / "out" / "sub" / "print.png").read_bytes())
+    assert [event["stEvt:parameters"] for event in history] == [EVENTS[s][1] for s in steps]
+    assert all(event["stEvt:softwareAgent"].startswith("autocolor ") for event in history)
+    assert xmp_history_of((tmp_path / "out" / "clean.png").read_bytes()) == []
+    # The mask: 8-bit, the photo's size, white on the specks and the scratch.
+    with Image.open(tmp_path / "masks" / "sub" / "print.png") as mask_image:
+        assert mask_image.mode == "L" and mask_image.size == photo.size
+        mask = np.asarray(mask_image) == 255
+    assert set(np.unique(np.asarray(mask_image))) <= {0, 255}
+    assert (mask & damage).sum() >= 0.7 * damage.sum() and mask.mean() < 0.1
+    with Image.open(tmp_path / "masks" / "clean.png") as mask_image:
+        assert not np.asarray(mask_image).any()
+    # The output keeps the restored lightness (the colour joins it; gamut clipping aside).
+    restored = restore_lightness(load_image(tmp_path / "in" / "sub" / "print.png").lightness)
+    written = load_image(tmp_path / "out" / "sub" / "print.png").lightness
+    plain_l = load_image(tmp_path / "in" / "sub" / "print.png").lightness
+    assert np.abs(written - restored.lightness).mean() < 1.5
+    assert np.abs(written - plain_l).mean() > 3.0
+
+
+def test_restore_steps_and_plain_runs(tmp_path: Path, cli_args, capsys, xmp_history_of,
+                                      old_print) -> None:
+    photo, _ = old_print(64, 48, 1)
+    photo.save(tmp_path / "print.png")
+    status, _, err = colorize(capsys, tmp_path / "print.png", "-o", tmp_path / "graded",
+                              "--restore-steps", "fading", *cli_args)
+    assert status == 0, err
+    assert err.strip().splitlines()[-1] == "restored 1 photo: fading 1"
+    history = xmp_history_of((tmp_path / "graded" / "print.png").read_bytes())
+    assert [event["stEvt:action"] for event in history] == ["filtered"]
+    status, _, err = colorize(capsys, tmp_path / "print.png", "-o", tmp_path / "plain",
+                              *cli_args)
+    assert status == 0, err
+    assert "restored" not in err  # never the default
+    assert xmp_history_of((tmp_path / "plain" / "print.png").read_bytes()) == []
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--restore-steps", "fading,sharpen"], "--restore-steps: unknown restoration step 'sharpen'"),
+    (["--restore-steps", ","], "--restore-steps: name at least one"),
+    (["--restore", "--engine", "ray"], "--restore runs on --engine local"),
+])
+def test_bad_restore_options_stop_before_any_work(tmp_path: Path, cli_args, capsys, extra,
+                                                 words: str) -> None:
+    gray_photo(40, 32).save(tmp_path / "a.png")
+    status, out, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out", *extra,
+                                *cli_args)
+    assert status == 1 and out == ""
+    assert error_lines(err) == [f"error: {words}" + err.split(words, 1)[1].splitlines()[0]]
+    assert not (tmp_path / "out").exists()

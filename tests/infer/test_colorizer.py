@@ -295,3 +295,30 @@ def test_upsampling_choice() -> None:
     assert Colorizer(ConstantBackend((0, 0)), render_size=64).guided
     with pytest.raises(ValueError, match="upsampling"):
         Colorizer(ConstantBackend((0, 0)), render_size=64, upsampling="nearest")
+
+
+def test_plan_restores_the_lightness_only_when_asked(colorizer: Colorizer) -> None:
+    from autocolor.images import lightness_from_pil
+
+    rng = np.random.default_rng(3)
+    gray = np.clip(50 + 0.6 * mid_gray(64, 48) + rng.normal(0, 10, (48, 64)), 0, 255)
+    loaded = lightness_from_pil(Image.fromarray(gray.astype(np.uint8)))
+    before = loaded.lightness.copy()
+    plain = colorizer.plan(loaded)
+    assert plain.loaded is loaded and plain.restored is None and plain.restored_steps == ()
+    assert colorizer.plan(loaded, restore=False).restored is None
+    graded = colorizer.plan(loaded, restore="grain,fading")
+    assert graded.restored_steps == ("grain", "fading")
+    assert graded.loaded is not loaded and graded.loaded.size == loaded.size
+    assert np.array_equal(graded.loaded.lightness, graded.restored.lightness)
+    assert not np.array_equal(graded.loaded.lightness, loaded.lightness)
+    assert np.array_equal(loaded.lightness, before)  # the caller's photo is untouched
+    with pytest.raises(ValueError, match="unknown restoration step"):
+        colorizer.plan(loaded, restore="sharpen")
+    # The network sees the restored lightness, and the output keeps it.
+    backend = ConstantBackend((0.0, 0.0))
+    neutral = Colorizer(backend, render_size=64)
+    rgb = neutral.colorize(Image.fromarray(gray.astype(np.uint8)), restore=["fading"])
+    out_l = lab_of(np.asarray(rgb))[..., 0]
+    expected = neutral.plan(loaded, restore=["fading"]).loaded.lightness
+    assert np.abs(out_l - expected).max() < 1.0

@@ -66,7 +66,7 @@ def test_docs_and_openapi(make_client) -> None:
     schema = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert schema["required"] == ["image"]
     assert set(schema["properties"]) == {"image", "reference", "render_size", "saturation",
-                                         "format", "hints"}
+                                         "format", "hints", "restore"}
     assert {"400", "413", "415", "503"} <= set(operation["responses"])
     assert "image/webp" in operation["responses"]["200"]["content"]
 
@@ -202,6 +202,7 @@ def test_answers_carry_provenance(make_client, make_photo, tiny_weights: Path, x
     ({"hints": json.dumps({"points": [{"x": 1, "y": 1}]})}, ["hints", "color"]),
     ({"hints": json.dumps({"points": [{"x": 500, "y": 1, "color": "#fff"}]})}, ["outside"]),
     ({"colour": "red"}, ["unknown form field", "colour"]),
+    ({"restore": "fading,sharpen"}, ["restore", "sharpen"]),
 ])
 def test_bad_options_are_400(make_client, gray_png, fields, words) -> None:
     client = make_client()
@@ -354,3 +355,28 @@ def test_uploads_never_touch_the_disk(make_client, monkeypatch) -> None:
     response = post(make_client(), photo)
     assert response.status_code == 200, response.text
     assert decoded(response.content).shape == (600, 800, 3)
+
+
+def test_restore_field(make_client, old_print, xmp_history_of, tiny_weights: Path) -> None:
+    """restore=auto restores the old print (its XMP lists the steps, as --restore's does); the
+    default does not."""
+    from autocolor.images import load_image
+    from autocolor.restore import restore_lightness
+    from autocolor.restore.config import EVENTS
+
+    image, _ = old_print(96, 72)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    client = make_client()
+    restored = client.post("/v1/colorize", files={"image": ("p.png", buffer.getvalue())},
+                           data={"restore": "auto"})
+    assert restored.status_code == 200, restored.text
+    steps = restore_lightness(load_image(buffer.getvalue()).lightness).ran
+    assert steps, "the print shows its damage"
+    history = xmp_history_of(restored.content)
+    assert [event["stEvt:parameters"] for event in history] == [EVENTS[s][1] for s in steps]
+    plain = client.post("/v1/colorize", files={"image": ("p.png", buffer.getvalue())})
+    assert plain.status_code == 200 and xmp_history_of(plain.content) == []
+    assert not np.array_equal(load_image(plain.content).lightness,
+                              load_image(restored.content).lightness)
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autocolor.cli import main
@@ -188,3 +189,49 @@ def test_the_network_runs_every_third_frame_unless_told(flags, interval):
     add_arguments(parser)
     temporal = _options(parser.parse_args(["film.mp4", "-o", "out.mp4", *flags])).temporal
     assert (temporal and temporal.keyframe_interval) == interval
+
+
+def _old_film(frames: list, seed: int = 0) -> list:
+    """Frames as an old print's film: gray, faded, with dust that moves from frame to frame."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for frame in frames:
+        gray = frame.mean(axis=2)
+        gray = 45 + 0.6 * gray  # blacks lifted, whites dulled
+        height, width = gray.shape
+        for cy, cx in rng.integers(4, min(height, width) - 4, (15, 2)):
+            gray[cy:cy + 2, cx:cx + 2] = 250 if gray[cy, cx] < 128 else 8
+        gray[6:height - 6, width // 3] = 245  # a scratch down the whole reel
+        out.append(np.repeat(np.clip(gray, 0, 255).astype(np.uint8)[..., None], 3, axis=2))
+    return out
+
+
+def test_restore_a_film(tmp_path, kit, capsys):
+    """--restore: the clip's steps decided once and run on every frame, reported per clip and
+    in the container's tags; the levels stretched; never done unless asked."""
+    source = kit.write_clip(tmp_path / "old.mp4", _old_film(kit.pan_frames(6)), codec="libx264")
+    assert main(["video", str(source), "-o", str(tmp_path / "r.mp4"), "--restore", *FAST]) == 0
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if line.startswith("restored old.mp4:")]
+    assert "fading 6" in line and "(frames per step, of 6)" in line
+    restored = kit.read_video(tmp_path / "r.mp4")
+    assert restored["metadata"]["restoration"].startswith("restored before colouring: ")
+    assert "fading" in restored["metadata"]["restoration"]
+    assert main(["video", str(source), "-o", str(tmp_path / "p.mp4"), *FAST]) == 0
+    assert "restored" not in capsys.readouterr().err
+    plain = kit.read_video(tmp_path / "p.mp4")
+    assert "restoration" not in plain["metadata"]
+    spread = [np.percentile(np.asarray(video["frames"]).mean(axis=3), 99) -
+              np.percentile(np.asarray(video["frames"]).mean(axis=3), 1)
+              for video in (restored, plain)]
+    assert spread[0] > spread[1] + 20  # the faded levels stretched
+
+
+def test_bad_restore_steps_are_one_line(tmp_path, kit, capsys):
+    source = kit.write_clip(tmp_path / "film.mp4", kit.pan_frames(2))
+    assert main(["video", str(source), "-o", str(tmp_path / "o.mp4"), "--restore-steps",
+                 "sharpen"]) == 1
+    assert capsys.readouterr().err.strip().endswith("unknown restoration step 'sharpen'; the "
+                                                    "steps are halftone, dust, scratches, "
+                                                    "grain, fading (or auto)")
+    assert not (tmp_path / "o.mp4").exists()

@@ -51,6 +51,16 @@ COUNTERS = {"model_loads": 0, "predictions": 0, "renders": 0}
 # -- settings ------------------------------------------------------------------------------------
 
 
+def _has_opencv() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("cv2") is not None
+
+
+# Whether the page can offer "Restore old prints" (OpenCV, the restore extra).
+CAN_RESTORE = _has_opencv()
+
+
 def max_pixels_from_env(environ: Mapping[str, str] = os.environ) -> int:
     """The pixel limit from ``AUTOCOLOR_APP_MAX_PIXELS``, else :data:`APP_MAX_PIXELS`."""
     raw = environ.get(ENV_MAX_PIXELS, "").strip()
@@ -120,6 +130,10 @@ class ModelHandle:
         """The provenance packet downloads carry (the model's name and SHA-256; see
         :mod:`autocolor.provenance`)."""
         return self.colorizer.xmp()
+
+    def xmp_for(self, restored: Sequence[str] = ()) -> bytes | None:
+        """:attr:`xmp`, with the restoration steps that ran as its history."""
+        return self.colorizer.xmp(True, tuple(restored))
 
     def predict(self, lightness: np.ndarray, render_size: int) -> np.ndarray:
         """Full-res L (H, W) -> ab_norm (2, h, w) at the render shape (small; upsample later)."""
@@ -198,9 +212,12 @@ class Photo:
     error: str | None = None
     hints: list[HintPoint] = field(default_factory=list)
     last_click: Any = None  # the click component's last value, so a rerun does not re-add it
-    # (model, render size) -> ab_norm (2, h, w) at the render shape: a saturation or hint change
-    # re-uses it instead of running the network again.
-    predictions: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    # (model, render size, restored) -> ab_norm (2, h, w) at the render shape: a saturation or
+    # hint change re-uses it instead of running the network again.
+    predictions: dict[tuple[str, int, bool], np.ndarray] = field(default_factory=dict)
+    # The photo with its lightness restored (autocolor.restore) and the steps that ran, made
+    # once when the page first asks for it.
+    restored: tuple[LoadedImage, tuple[str, ...]] | None = None
     render_key: tuple | None = None
     rgb: np.ndarray | None = None  # (H, W, 3) uint8 or uint16, full resolution
     xmp: bytes | None = None  # the provenance of ``rgb`` (the model that made it)
@@ -227,41 +244,63 @@ class Photo:
     def hint_set(self) -> HintSet:
         return HintSet(tuple(self.hints))
 
-    def prediction(self, model: ModelHandle, render_size: int) -> np.ndarray:
-        key = (model.name_or_path, int(render_size))
+    def source(self, restore: bool = False) -> LoadedImage:
+        """The photo the network sees: as uploaded, or with its lightness restored
+        (``restore``: the steps whose damage is found; :func:`restore_photo
+        <autocolor.infer.colorizer.restore_photo>`), restored once and kept."""
+        assert self.loaded is not None
+        if not restore:
+            return self.loaded
+        if self.restored is None:
+            from autocolor.infer.colorizer import restore_photo
+
+            loaded, done = restore_photo(self.loaded, True)
+            self.restored = (loaded, tuple(done.ran))
+        return self.restored[0]
+
+    def restored_steps(self, restore: bool = False) -> tuple[str, ...]:
+        """The restoration steps that ran (none when ``restore`` is off)."""
+        return self.restored[1] if restore and self.restored is not None else ()
+
+    def prediction(self, model: ModelHandle, render_size: int,
+                   restore: bool = False) -> np.ndarray:
+        key = (model.name_or_path, int(render_size), bool(restore))
         if key not in self.predictions:
-            assert self.loaded is not None
-            self.predictions[key] = model.predict(self.loaded.lightness, int(render_size))
+            self.predictions[key] = model.predict(self.source(restore).lightness,
+                                                  int(render_size))
         return self.predictions[key]
 
     def _key(self, model: ModelHandle, render_size: int, saturation: float,
-             reference_digest: str | None) -> tuple:
+             reference_digest: str | None, restore: bool) -> tuple:
         return (model.name_or_path, int(render_size), round(float(saturation), 4),
-                self.hint_set, reference_digest)
+                self.hint_set, reference_digest, bool(restore))
 
     def is_current(self, model: ModelHandle, render_size: int, saturation: float,
-                   reference_digest: str | None = None) -> bool:
+                   reference_digest: str | None = None, restore: bool = False) -> bool:
         """True when ``rgb`` already shows these settings (so the page need not say 'Colouring')."""
         return self.rgb is not None and self.render_key == self._key(
-            model, render_size, saturation, reference_digest)
+            model, render_size, saturation, reference_digest, restore)
 
     def render(self, model: ModelHandle, render_size: int, saturation: float,
-               reference: np.ndarray | None = None, reference_digest: str | None = None) -> bool:
+               reference: np.ndarray | None = None, reference_digest: str | None = None,
+               restore: bool = False) -> bool:
         """Bring ``rgb`` and ``preview`` up to date; returns True when it had to recompute.
 
-        ``reference_digest`` identifies ``reference`` (any string that changes with it).
+        ``reference_digest`` identifies ``reference`` (any string that changes with it);
+        ``restore``: colour the restored photo (:meth:`source`), and keep its lightness.
         """
         if reference is None:
             reference_digest = None
         elif reference_digest is None:
             reference_digest = digest(np.ascontiguousarray(reference).tobytes())
-        if self.is_current(model, render_size, saturation, reference_digest):
+        if self.is_current(model, render_size, saturation, reference_digest, restore):
             return False
-        key = self._key(model, render_size, saturation, reference_digest)
-        assert self.loaded is not None
-        ab_small = self.prediction(model, render_size)
-        self.rgb = model.render(self.loaded, ab_small, saturation, self.hint_set, reference)
-        self.xmp = model.xmp
+        key = self._key(model, render_size, saturation, reference_digest, restore)
+        ab_small = self.prediction(model, render_size, restore)
+        self.rgb = model.render(self.source(restore), ab_small, saturation, self.hint_set,
+                                reference)
+        steps = self.restored_steps(restore)
+        self.xmp = model.xmp_for(steps) if steps and model.xmp is not None else model.xmp
         self.preview = preview_image(self.rgb, self.loaded.alpha)
         self.render_key = key
         return True

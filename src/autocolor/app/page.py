@@ -56,13 +56,18 @@ def sidebar(choices: dict[str, str], default: str) -> tuple[logic.ModelHandle | 
     saturation = st.sidebar.slider(
         "Saturation", min_value=logic.SATURATION_RANGE[0], max_value=logic.SATURATION_RANGE[1],
         value=1.0, step=0.05, key="saturation", help="1.0 = the colours as predicted.")
+    restore = st.sidebar.checkbox(
+        "Restore old prints", value=False, key="restore", disabled=not logic.CAN_RESTORE,
+        help="Before colouring, repair what is found in the scan: faded levels, grain, dust, "
+             "scratches, halftone screens. Off: the scan stays as it was."
+             + ("" if logic.CAN_RESTORE else " Needs OpenCV: pip install 'autocolor[restore]'."))
     st.sidebar.header("Colour hints")
     st.sidebar.caption("Pick a colour, then click on a black-and-white photo where it belongs.")
     hint_color = st.sidebar.color_picker("Hint colour", value="#3a7bd5", key="hint_color")
     hint_percent = st.sidebar.slider("Hint size (% of the photo's long side)", 0.0, 5.0, 1.0, 0.5,
                                      key="hint_size")
     settings = {"render_size": int(render_size), "saturation": float(saturation),
-                "hint_rgb": logic.hex_to_rgb(hint_color), "hint_percent": float(hint_percent)}
+                "restore": bool(restore), "hint_rgb": logic.hex_to_rgb(hint_color), "hint_percent": float(hint_percent)}
     return model, settings
 
 
@@ -129,10 +134,11 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
 
     try:
         if not photo.is_current(model, settings["render_size"], settings["saturation"],
-                                ref_digest):
+                                ref_digest, settings["restore"]):
             with st.spinner(f"Colouring {photo.name}..."):
                 photo.render(model, settings["render_size"], settings["saturation"],
-                             reference=reference, reference_digest=ref_digest)
+                             reference=reference, reference_digest=ref_digest,
+                             restore=settings["restore"])
     except Exception as error:  # noqa: BLE001 - show a line, keep the page alive
         LOGGER.exception("colouring %s failed", photo.name)
         st.error(f"Could not colour {photo.name}: {logic.first_line(error)}")
@@ -141,7 +147,11 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
     left, right = st.columns(2)
     with left:
         st.markdown("**Black and white**" + (" - click to place a hint" if component else ""))
-        gray = logic.gray_preview(photo.loaded, photo.hints)
+        gray = logic.gray_preview(photo.source(settings["restore"]), photo.hints)
+        if settings["restore"]:
+            steps = photo.restored_steps(True)
+            st.caption("Restored: " + ", ".join(steps) if steps
+                       else "Restore found no damage: the scan is as it was.")
         if component is not None:
             component(gray, key=click_key, use_column_width="always", image_format="JPEG",
                       jpeg_quality=90, cursor="crosshair")

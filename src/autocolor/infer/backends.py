@@ -19,10 +19,16 @@ class Backend(Protocol):
     name: str  # "torch", "onnx", ...
     device: str  # "cpu" or "cuda": on the CPU, batches are capped in render pixels
     metadata: dict[str, Any]  # of the file that runs (architecture, render_size, ...)
+    has_confidence: bool  # predict_confidence works (a bins model)
     # Backends that run a file also have ``path`` (the file), hashed into outputs' provenance.
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:
         """L_norm (B,1,h,w) float32 in [-1, 1], h and w multiples of 32 -> ab_norm (B,2,h,w)."""
+        ...
+
+    def predict_confidence(self, l_norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`predict`, and the confidence (B,1,h,w) in [0, 1] of each pixel's colour.
+        Raises ValueError for a model without one (a regression head)."""
         ...
 
 
@@ -40,12 +46,23 @@ class TorchBackend:
         self.device = device
         self.path = Path(weights)
         self.model, self.metadata = load_model(weights, device=device)
+        self.has_confidence = getattr(self.model, "head_type", None) == "bins"
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:
         torch = self.torch
         with torch.inference_mode():
             batch = torch.from_numpy(np.ascontiguousarray(l_norm, dtype=np.float32)).to(self.device)
             return self.model(batch).float().cpu().numpy()  # (B,2,h,w)
+
+    def predict_confidence(self, l_norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        torch = self.torch
+        with torch.inference_mode():
+            batch = torch.from_numpy(np.ascontiguousarray(l_norm, dtype=np.float32)).to(self.device)
+            try:
+                ab, confidence = self.model.forward_confidence(batch)
+            except NotImplementedError as error:
+                raise ValueError(str(error)) from None
+            return ab.float().cpu().numpy(), confidence.float().cpu().numpy()
 
 
 def onnx_path_for(weights: Path) -> Path:

@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +28,7 @@ from autocolor.credentials import add_c2pa_arguments, content_credentials
 from autocolor.image_output import OUTPUT_FORMATS
 from autocolor.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage
 from autocolor.infer.jobs import Job, plan_jobs
-from autocolor.infer.storage import Location, Uri, is_uri, location
+from autocolor.infer.storage import Location, Uri, is_uri, location, read_bytes
 
 # Decoded photos waiting for the network, in pixels (12 MP: about 50 MB each as float32 L).
 PREFETCH_PIXELS = 30_000_000
@@ -62,6 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out the XMP mark that says a trained model coloured the "
                              "photo (IPTC digital source type; see the README before using it)")
     add_c2pa_arguments(parser)
+    add_restore_arguments(parser)
+    parser.add_argument("--confidence-map", type=Path, metavar="DIR",
+                        help="also write DIR/<name>.png per photo: 8-bit gray at the photo's "
+                             "size, 255 where the model is sure of the colour, 0 where it "
+                             "guessed (docs/confidence.md)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger inputs (default {DEFAULT_MAX_PIXELS:,})")
@@ -172,7 +177,60 @@ def output_marks(args: argparse.Namespace, colorizer) -> tuple[bytes | None, Any
         raise Refused(str(error)) from None
 
 
+def add_restore_arguments(parser: argparse.ArgumentParser, what: str = "photo") -> None:
+    """``--restore`` and ``--restore-steps`` (``autocolor colorize`` and ``video``), and, for
+    photos, ``--restore-mask``."""
+    restore = parser.add_argument_group(
+        "restoring old prints (pip install 'autocolor[restore]'; never done unless asked)")
+    restore.add_argument("--restore", action="store_true",
+                         help=f"restore each {what}'s lightness before colouring it, with the "
+                              "steps whose damage is found in it (halftone, dust, scratches, "
+                              "grain, fading); the output keeps the restored lightness and its "
+                              "metadata lists the steps")
+    restore.add_argument("--restore-steps", metavar="STEPS",
+                         help=f"run these steps on every {what}, comma-separated, e.g. "
+                              "fading,grain,dust,scratches,halftone (implies --restore)")
+    if what == "photo":
+        restore.add_argument("--restore-mask", type=Path, metavar="DIR",
+                             help="write DIR/<name>.png per photo, white where dust and "
+                                  "scratches were inpainted (implies --restore)")
+
+
+def restore_option(args: argparse.Namespace) -> str | tuple[str, ...] | None:
+    """What ``--restore``, ``--restore-steps`` and ``--restore-mask`` ask for: None (no
+    restoring), ``"auto"``, or the steps to run.
+
+    Raises:
+        Refused: an unknown step, or OpenCV missing (a ``ModuleNotFoundError`` naming cv2,
+            which the command turns into the line naming the ``restore`` extra).
+    """
+    mask = getattr(args, "restore_mask", None)
+    if not (args.restore or args.restore_steps is not None or mask is not None):
+        return None
+    from autocolor.restore import AUTO, parse_steps
+
+    try:
+        steps = parse_steps(args.restore_steps) if args.restore_steps is not None else None
+    except ValueError as error:
+        raise Refused(f"--restore-steps: {error}") from None
+    import cv2  # noqa: F401  (without the extra, stop here, before any work: one line)
+
+    return AUTO if steps is None else steps
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        restore = restore_option(args)
+    except Refused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if restore is not None and args.engine == "ray":
+        print("error: --restore runs on --engine local (the Ray engine does not restore yet)",
+              file=sys.stderr)
+        return 1
+    if args.confidence_map is not None and args.engine == "ray":
+        print("error: --confidence-map runs on --engine local (not on Ray yet)", file=sys.stderr)
+        return 1
     uris = [item for item in args.inputs if is_uri(item)]
     if isinstance(args.output, Uri):
         uris.append(str(args.output))
@@ -216,11 +274,13 @@ def run(args: argparse.Namespace) -> int:
     if not pending:
         return 1 if errors else 0
     started = time.monotonic()
+    tally: Counter[str] = Counter()  # restored photos ("") and the steps that ran on them
     try:
         if args.engine == "ray":
             written, failures = _colorize_with_ray(args, pending, hints, reference)
         else:
-            written, failures = _colorize_locally(args, pending, hints, reference)
+            written, failures = _colorize_locally(args, pending, hints, reference, restore,
+                                                  tally)
     except Refused as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -232,12 +292,57 @@ def run(args: argparse.Namespace) -> int:
         f"{failures} input(s) failed, {len(written)} written"
     print(f"{done_line} in {seconds:.1f} s ({len(written) / max(seconds, 1e-9):.1f} photos/s, "
           f"engine {args.engine})", file=sys.stderr)
+    if restore is not None:
+        print(restore_summary(tally), file=sys.stderr)
     return 1 if failures else 0
 
 
-def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, reference
-                      ) -> tuple[list[Location], int]:
-    """The local engine: -> (paths written, in job order; photos that failed)."""
+def restore_summary(tally: Counter[str]) -> str:
+    """The summary line of a run with --restore: ``restored 3 photos: fading 2, grain 3,
+    dust 1`` (steps in the order they run), from the photos written (``tally[""]``) and each
+    step's count."""
+    from autocolor.restore import STEPS
+
+    photos = tally[""]
+    if not photos:
+        return "restored 0 photos: no damage found"
+    counts = ", ".join(f"{step} {tally[step]}" for step in STEPS if tally[step])
+    return f"restored {photos} photo{'s' if photos != 1 else ''}: {counts}"
+
+
+def save_gray(image: Any, path: Path) -> Path:
+    """Write an (H, W) bool mask (255 where true) or uint8 map as an 8-bit gray PNG,
+    atomically."""
+    import numpy as np
+    from PIL import Image
+
+    from autocolor.atomic import atomic_path
+
+    array = np.asarray(image)
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    with atomic_path(path) as temp:
+        Image.fromarray(array.astype(np.uint8, copy=False), "L").save(temp, format="PNG")
+    return path
+
+
+def mask_path(job: Job, output: Location, folder: Path) -> Path:
+    """Where --restore-mask and --confidence-map write a photo's map: its output's path under
+    ``folder``, as ``.png``."""
+    target = Path(job.target)
+    try:
+        relative = target.relative_to(Path(output))
+    except ValueError:
+        relative = Path(target.name)
+    return folder / relative.with_suffix(".png")
+
+
+def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, reference,
+                      restore: str | tuple[str, ...] | None = None,
+                      tally: Counter[str] | None = None) -> tuple[list[Location], int]:
+    """The local engine: -> (paths written, in job order; photos that failed). ``restore``: as
+    :func:`restore_option`; the restored photos written and their steps are counted into
+    ``tally``."""
     from tqdm import tqdm
 
     from autocolor.image_output import save_image
@@ -259,16 +364,29 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
         progress.write(error_line(job.source, error), file=sys.stderr)
         progress.update(1)
 
-    saving: deque[tuple[Job, Future]] = deque()
+    saving: deque[tuple[Job, Future, tuple[str, ...]]] = deque()
+    tally = Counter() if tally is None else tally
 
     def collect_saves(keep: int) -> None:
         while len(saving) > keep:
-            job, future = saving.popleft()
+            job, future, steps = saving.popleft()
             try:
                 written.append(future.result())
                 progress.update(1)
             except (ImageError, OSError, ValueError) as error:
                 fail(job, error)
+                continue
+            if steps:
+                tally.update(("", *steps))
+
+    def save(rgb, plan, xmp, job, credentials, extras):
+        for image, path in extras:  # the restore mask, the confidence map
+            save_gray(image, path)
+        sign = None
+        if credentials is not None:  # the input is the manifest's ingredient
+            sign = credentials.for_photo(read_bytes(job.source), job.source.name,
+                                         plan.restored_steps)
+        return save_image(rgb, plan.target, plan.loaded, xmp, sign)
 
     # Three stages overlap: threads decode the next photos, the main thread runs the network
     # and the join (itself on all cores), a thread encodes and writes (Pillow releases the GIL).
@@ -282,30 +400,48 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                                               max_pixels=args.max_pixels,
                                               upsampling=args.upsampling)
         xmp, credentials = output_marks(args, colorizer)
-        sign = credentials.sign if credentials is not None else None
+        if args.confidence_map is not None and not colorizer.has_confidence:
+            raise Refused(f"--confidence-map: the model {args.model} has no confidence output "
+                          "(a regression head, or an ONNX file exported before it)")
         for batch in batches:
             plans = []  # the per-photo policy: limits, hints on the photo, the output's name
             for job, loaded in batch:
                 try:
                     plans.append((job, colorizer.plan(
                         loaded, job.target, hints=hints, hints_as_stored=True,
-                        reference=reference, saturation=args.saturation, name=str(job.source))))
+                        reference=reference, saturation=args.saturation, name=str(job.source),
+                        restore=restore)))
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
+            lightness = [plan.loaded.lightness for _, plan in plans]
             try:
-                predicted = colorizer.predict_ab_norm([plan.loaded.lightness for _, plan in plans])
+                if args.confidence_map is not None:
+                    pairs = colorizer.predict_confidence(lightness)
+                    predicted, sure = [ab for ab, _ in pairs], [map_ for _, map_ in pairs]
+                else:
+                    predicted, sure = colorizer.predict_ab_norm(lightness), [None] * len(plans)
             except (OSError, ValueError) as error:
                 for job, _ in plans:
                     fail(job, error)
                 continue
-            for (job, plan), ab_norm in zip(plans, predicted, strict=True):
+            for (job, plan), ab_norm, confidence in zip(plans, predicted, sure, strict=True):
                 try:
                     rgb = colorizer.finish_plan(plan, ab_norm)
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue
-                saving.append((job, savers.submit(save_image, rgb, plan.target, plan.loaded,
-                                                  xmp, sign)))
+                steps = plan.restored_steps
+                marked = colorizer.xmp(True, steps) if steps and xmp is not None else xmp
+                extras = []
+                if args.restore_mask is not None:
+                    assert plan.restored is not None
+                    extras.append((plan.restored.mask,
+                                   mask_path(job, args.output, args.restore_mask)))
+                if confidence is not None:
+                    extras.append((colorizer.confidence_map(confidence, plan.loaded.size),
+                                   mask_path(job, args.output, args.confidence_map)))
+                saving.append((job, savers.submit(save, rgb, plan, marked, job, credentials,
+                                                  extras), steps))
                 del rgb
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)

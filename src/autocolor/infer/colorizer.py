@@ -5,7 +5,9 @@ many (the command line, the web app, and whatever serves photos next) take the s
 through the same methods:
 
 1. :meth:`Colorizer.plan` - the per-photo policy: the pixel limit, hints mapped and checked
-   against the photo, the reference photo reduced to what is used, the output's name;
+   against the photo, the reference photo reduced to what is used, the output's name, and, when
+   asked (``restore=``), the old print's lightness restored (:mod:`autocolor.restore`): the
+   plan's photo then carries the restored lightness, which the network sees and the output keeps;
 2. :meth:`Colorizer.predict_ab_norm` - the network, on a batch of photos at a render size;
 3. :meth:`Colorizer.finish_plan` - upsampling, steering and the join with the full-resolution
    lightness (fused strip by strip when nothing is steered), then ``image_output.save_image``.
@@ -16,9 +18,10 @@ of it for one file.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +52,10 @@ from autocolor.weights import resolve_weights
 
 if TYPE_CHECKING:
     from autocolor.hints import HintSet
+    from autocolor.restore import Restored
 
+# The bundled model's raw confidence deciles on the validation photos (Colorizer.confidence_map).
+DECILES_PATH = Path(__file__).with_name("confidence_deciles.json")
 # How ab reaches full resolution (Colorizer's ``upsampling``).
 UPSAMPLING = ("guided", "bilinear")
 # Render pixels in one backend call at most (4 renders of 384x288; 2 of 512x384).
@@ -60,11 +66,17 @@ MAX_BATCH_RENDER_PIXELS = 1 << 19
 class PhotoPlan:
     """One photo and what to do with it, checked by :meth:`Colorizer.plan`."""
 
-    loaded: LoadedImage
+    loaded: LoadedImage  # with the restored lightness when the photo was restored
     target: Path | None = None  # where the result goes, fitted to what the photo needs
     saturation: float = 1.0  # chroma scale, 1 = as predicted
     hints: HintSet | None = None  # upright coordinates, checked against the photo
     reference: np.ndarray | None = None  # (h, w, 3) uint8 sRGB, reduced (reference_rgb)
+    restored: Restored | None = None  # what restoring did (None: not asked)
+
+    @property
+    def restored_steps(self) -> tuple[str, ...]:
+        """The restoration steps that ran on this photo, in order (none: not restored)."""
+        return tuple(self.restored.ran) if self.restored is not None else ()
 
     @property
     def steering(self) -> dict[str, Any]:
@@ -122,6 +134,8 @@ class Colorizer:
         self.backend = backend
         self.model_name = model_name
         self._provenance: Provenance | None = None
+        self._deciles: np.ndarray | None = None  # read once (confidence_map)
+        self._deciles_read = False
         self.metadata = dict(backend.metadata if metadata is None else metadata)
         self.render_size = int(render_size or self.metadata.get("render_size",
                                                                 DEFAULT_RENDER_SIZE))
@@ -163,18 +177,25 @@ class Colorizer:
             self._provenance = Provenance.for_weights(path, self.model_name)
         return self._provenance
 
-    def xmp(self, provenance: bool = True) -> bytes | None:
+    def xmp(self, provenance: bool = True, restored: Sequence[str] = ()) -> bytes | None:
         """The XMP packet every output of this colorizer carries (None with ``provenance=False``,
-        the command line's ``--no-provenance``)."""
+        the command line's ``--no-provenance``). ``restored``: the restoration steps that ran on
+        the photo (:attr:`PhotoPlan.restored_steps`), recorded as its ``xmpMM:History``."""
         mark = self.provenance if provenance else None
-        return mark.xmp() if mark is not None else None
+        if mark is None:
+            return None
+        if not restored:
+            return mark.xmp()
+        from autocolor.restore.config import EVENTS
+
+        return mark.xmp([EVENTS[step] for step in restored])
 
     # -- the per-photo policy -----------------------------------------------------------------
 
     def plan(self, loaded: LoadedImage, target: str | os.PathLike | None = None, *,
              hints: HintSet | None = None, hints_as_stored: bool = False,
              reference: Any = None, saturation: float = 1.0,
-             name: str | None = None) -> PhotoPlan:
+             name: str | None = None, restore: Any = None) -> PhotoPlan:
         """Check one photo and its steering; -> a :class:`PhotoPlan` for :meth:`finish_plan`.
 
         Args:
@@ -187,10 +208,16 @@ class Colorizer:
                 it once with :func:`reference_rgb` when it serves many photos.
             saturation: chroma scale, >= 0.
             name: names the photo in errors.
+            restore: restore the old print's lightness first (:func:`restore_photo`): None or
+                False (the default: never), True or ``"auto"`` (the steps whose damage is
+                measured), or the steps to run (names, or one comma-separated string). The plan
+                then holds the restored lightness and :attr:`PhotoPlan.restored`.
 
         Raises:
             ImageError: more than ``max_pixels`` pixels.
-            ValueError: (HintError among them) bad hints, saturation or reference.
+            ValueError: (HintError among them) bad hints, saturation, reference or restoration
+                steps.
+            ModuleNotFoundError: ``restore`` without OpenCV (``autocolor[restore]``).
         """
         width, height = loaded.size
         if width * height > self.max_pixels:
@@ -207,8 +234,11 @@ class Colorizer:
             hints = None
         if reference is not None:
             reference = reference_rgb(reference, self.max_pixels)
+        restored = None
+        if restore is not None and restore is not False:
+            loaded, restored = restore_photo(loaded, restore)
         return PhotoPlan(loaded, fit_target(Path(target), loaded) if target is not None else None,
-                         saturation, hints, reference)
+                         saturation, hints, reference, restored)
 
     # -- core: lightness in, ab out -----------------------------------------------------------
 
@@ -231,16 +261,76 @@ class Colorizer:
         return [model_input(lightness, render_shape(*lightness.shape, size))
                 for lightness in lightness_list]
 
-    def predict_inputs(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    @property
+    def has_confidence(self) -> bool:
+        """Whether the model can say where it is sure (:meth:`predict_confidence`)."""
+        return bool(getattr(self.backend, "has_confidence", False))
+
+    def predict_confidence(self, lightness_list: Sequence[np.ndarray],
+                           render_size: int | None = None
+                           ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """As :meth:`predict_ab_norm`, with where the model is sure of the colour: ->
+        [((2, h_i, w_i) ab_norm, (h_i, w_i) confidence in [0, 1])] at the render shape, from
+        one network pass (the bins distribution's 1 - normalised entropy, over the decoder
+        members' mean; :meth:`confidence_map` takes it to the photo's size).
+
+        Raises:
+            ValueError: the model has no confidence (a regression head, or an ONNX file
+                exported before it).
+        """
+        return self.predict_inputs(self.model_inputs(lightness_list, render_size),
+                                   confidence=True)  # type: ignore[return-value]
+
+    def confidence_map(self, confidence: np.ndarray, size: tuple[int, int],
+                       raw: bool = False) -> np.ndarray:
+        """(h, w) confidence in [0, 1] at the render shape (:meth:`predict_confidence`) ->
+        (H, W) uint8 at the photo's ``size`` (width, height): 255 where the model is sure of the
+        colour, 0 where it guessed; resized bilinearly.
+
+        For the bundled model the value is calibrated: drawn through the deciles of its raw
+        confidence over the validation photos (``confidence_deciles.json``, written by
+        ``scripts/confidence_calibration.py``), so 128 is a pixel as sure as the median
+        validation pixel and 26 one less sure than 90 % of them. Other models give the raw
+        confidence times 255. ``raw``: the (H, W) float32 raw confidence instead.
+        """
+        width, height = size
+        small = Image.fromarray(np.ascontiguousarray(confidence, dtype=np.float32), "F")
+        full = np.asarray(small.resize((width, height), Image.BILINEAR), dtype=np.float32)
+        if raw:
+            return full
+        deciles = self._confidence_deciles()
+        if deciles is not None:
+            full = np.interp(full, deciles, np.linspace(0.0, 1.0, len(deciles))).astype(
+                np.float32)
+        return np.clip(full * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+
+    def _confidence_deciles(self) -> np.ndarray | None:
+        """The validation deciles of this model's raw confidence, when they were measured for
+        these weights (matched by the SHA-256 of the .safetensors file); else None."""
+        if not self._deciles_read:
+            self._deciles_read = True
+            sha = self.metadata.get("source_weights_sha256")
+            if sha is None and getattr(self.backend, "path", None) is not None \
+                    and Path(self.backend.path).suffix == ".safetensors":
+                sha = self.provenance.model_sha256 if self.provenance is not None else None
+            if sha is not None and DECILES_PATH.is_file():
+                stored = json.loads(DECILES_PATH.read_text())
+                if stored.get("weights_sha256") == sha:
+                    self._deciles = np.asarray(stored["deciles"], dtype=np.float64)
+        return self._deciles
+
+    def predict_inputs(self, inputs: Sequence[np.ndarray],
+                       confidence: bool = False) -> list[np.ndarray]:
         """[(1, h_i, w_i) L_norm] (:meth:`model_inputs`) -> [(2, h_i, w_i) ab_norm].
 
         Inputs of the same shape go through the backend together, up to ``batch_size`` at a
         time and, on the CPU, :data:`MAX_BATCH_RENDER_PIXELS` render pixels (the activations
         grow with the batch: 8 renders of 512 px hold two (pixels/16, 529) float32 tensors of
         0.2 GB each in the bins head alone, while on a CPU batching hardly changes throughput).
-        On a GPU it does.
+        On a GPU it does. ``confidence``: each result is (ab_norm, (h, w) confidence)
+        (:meth:`predict_confidence`).
         """
-        results: list[np.ndarray | None] = [None] * len(inputs)
+        results: list[Any] = [None] * len(inputs)
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for index, l_norm in enumerate(inputs):
             if l_norm.ndim != 3 or l_norm.shape[0] != 1:
@@ -253,10 +343,15 @@ class Colorizer:
             for start in range(0, len(indices), per_call):
                 chunk = indices[start:start + per_call]
                 batch = np.stack([inputs[i] for i in chunk])  # (B,1,h,w)
+                if confidence:
+                    ab_small, sure = self.backend.predict_confidence(batch)  # (B,1,h,w)
+                    for row, index in enumerate(chunk):
+                        results[index] = (ab_small[row], sure[row, 0])
+                    continue
                 ab_small = self.backend.predict(batch)  # (B,2,h,w)
                 for row, index in enumerate(chunk):
                     results[index] = ab_small[row]
-        return results  # type: ignore[return-value]
+        return results
 
     def colorize_lightness_batch(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
         """[(H_i, W_i) L in [0,100]] -> [(H_i, W_i, 2) ab]; same-shaped renders share a batch."""
@@ -325,6 +420,16 @@ class Colorizer:
         return [self.finish_plan(plan, ab_norm)
                 for plan, ab_norm in zip(plans, predicted, strict=True)]
 
+    def colorize_plans_confidence(self, plans: Sequence[PhotoPlan],
+                                  render_size: int | None = None
+                                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`colorize_plans` with each photo's confidence map: -> [((H, W, 3) sRGB,
+        (H, W) uint8 map: 255 sure, 0 a guess; :meth:`confidence_map`)]."""
+        predicted = self.predict_confidence([plan.loaded.lightness for plan in plans],
+                                            render_size)
+        return [(self.finish_plan(plan, ab_norm), self.confidence_map(sure, plan.loaded.size))
+                for plan, (ab_norm, sure) in zip(plans, predicted, strict=True)]
+
     def colorize_loaded(self, loaded: LoadedImage, **steering) -> np.ndarray:
         """A :class:`LoadedImage` -> (H, W, 3) uint8/uint16 sRGB at full resolution; ``steering``
         as for :meth:`plan`."""
@@ -335,7 +440,7 @@ class Colorizer:
 
         Arrays: (H, W) gray or (H, W, 3|4) uint8/uint16; uint16 in gives uint16 out.
         Colour inputs are taken to gray first (only their lightness is used). ``steering``:
-        ``hints``, ``reference``, ``saturation`` as for :meth:`plan`.
+        ``hints``, ``reference``, ``saturation``, ``restore`` as for :meth:`plan`.
         """
         as_array = isinstance(image, np.ndarray)
         pil = _array_to_pil(image) if as_array else image
@@ -369,8 +474,26 @@ class Colorizer:
         loaded = load_image(source, self.max_pixels)
         plan = self.plan(loaded, target, name=str(source), **steering)
         assert plan.target is not None
-        return save_image(self.colorize_plans([plan])[0], plan.target, loaded,
-                          xmp=self.xmp(provenance))
+        return save_image(self.colorize_plans([plan])[0], plan.target, plan.loaded,
+                          xmp=self.xmp(provenance, plan.restored_steps))
+
+
+def restore_photo(loaded: LoadedImage, steps: Any = True) -> tuple[LoadedImage, Restored]:
+    """An old print's photo -> (the same photo with its lightness restored, what was done:
+    :class:`autocolor.restore.Restored`). ``steps``: True or ``"auto"`` (the steps whose damage
+    is measured), or the steps to run (names, or one comma-separated string). A photo on which
+    no step ran comes back as it was.
+
+    Raises:
+        ValueError: an unknown step.
+        ModuleNotFoundError: without OpenCV (``pip install 'autocolor[restore]'``).
+    """
+    from autocolor.restore import AUTO, restore_lightness
+
+    restored = restore_lightness(loaded.lightness, AUTO if steps is True else steps)
+    if not restored.ran:
+        return loaded, restored
+    return replace(loaded, lightness=restored.lightness), restored
 
 
 def _array_to_pil(array: np.ndarray) -> Image.Image:

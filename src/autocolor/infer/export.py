@@ -43,6 +43,8 @@ DEFAULT_OPSET = 18
 VERIFY_TOLERANCE = 1e-3
 INPUT_NAME = "l_norm"
 OUTPUT_NAME = "ab_norm"
+# Bins models also export where they are sure of the colour (Colorizer's confidence map).
+CONFIDENCE_NAME = "confidence"
 AXIS_NAMES = ("batch", "height", "width")
 
 
@@ -98,12 +100,19 @@ def onnx_metadata(model, weights_metadata: dict[str, Any], render_size: int,
         metadata["source_weights"] = weights_path.name
         metadata["source_weights_sha256"] = file_sha256(weights_path)
     metadata["size_multiple"] = SIZE_MULTIPLE
-    metadata["io"] = (f"{INPUT_NAME} (batch,1,height,width) float32 in [-1,1] -> "
-                      f"{OUTPUT_NAME} (batch,2,height,width) float32; height, width multiples of "
-                      f"{SIZE_MULTIPLE}")
+    outputs = f"{OUTPUT_NAME} (batch,2,height,width) float32"
+    if has_confidence(model):
+        outputs += f", {CONFIDENCE_NAME} (batch,1,height,width) float32 in [0,1]"
+    metadata["io"] = (f"{INPUT_NAME} (batch,1,height,width) float32 in [-1,1] -> {outputs}; "
+                      f"height, width multiples of {SIZE_MULTIPLE}")
     metadata["exported_with"] = (f"autocolor {__version__}, torch {torch.__version__}, "
                                  f"opset {opset}")
     return encode_metadata(metadata)
+
+
+def has_confidence(model) -> bool:
+    """Whether ``model`` has a bins head, and so a confidence output."""
+    return getattr(model, "head_type", None) == "bins"
 
 
 def export_friendly(model):
@@ -135,6 +144,11 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
         raise ValueError(f"opset must be at least 17, got {opset}")
     _quiet_exporter()
     model = export_friendly(model)
+    names = [OUTPUT_NAME]
+    if has_confidence(model):
+        from autocolor.models.base import WithConfidence
+
+        model, names = WithConfidence(model), [OUTPUT_NAME, CONFIDENCE_NAME]
     output = Path(output)
     # Batch 2 and unequal sides, so that no dimension is specialized to a constant (torch.export
     # fixes dimensions whose example value is 0 or 1, or that equal one another).
@@ -148,7 +162,7 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
         program = torch.onnx.export(
-            model, (example,), None, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            model, (example,), None, input_names=[INPUT_NAME], output_names=names,
             opset_version=opset, dynamo=True, dynamic_shapes=dynamic_shapes, optimize=True,
             verbose=False, external_data=False,
         )
@@ -182,6 +196,11 @@ def verify_export(model, onnx_path: Path, render_size: int, seed: int = 0) -> fl
         if got.shape != expected.shape:
             raise RuntimeError(f"ONNX output shape {got.shape} != torch {expected.shape}")
         worst = max(worst, float(np.abs(got - expected).max()))
+        if has_confidence(model):
+            with torch.inference_mode():
+                _, sure = model.forward_confidence(torch.from_numpy(l_norm))
+            _, got_sure = backend.predict_confidence(l_norm)
+            worst = max(worst, float(np.abs(got_sure - sure.float().numpy()).max()))
     return worst
 
 

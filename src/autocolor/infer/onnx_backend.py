@@ -99,17 +99,39 @@ class OnnxBackend:
         self.device = device
         self.session = create_session(self.path, device, threads, cache)
         self.input_name = self.session.get_inputs()[0].name
-        self.output_name = self.session.get_outputs()[0].name
+        outputs = [output.name for output in self.session.get_outputs()]
+        self.output_name = outputs[0]
+        # Files exported before the confidence output (or of regression models) lack it.
+        self.confidence_name = "confidence" if "confidence" in outputs else None
+        self.has_confidence = self.confidence_name is not None
         # The metadata written by `autocolor export onnx` (architecture, render_size, ...).
         self.metadata: dict[str, Any] = decode_metadata(
             dict(self.session.get_modelmeta().custom_metadata_map))
 
-    def predict(self, l_norm: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _checked(l_norm: np.ndarray) -> np.ndarray:
         l_norm = np.ascontiguousarray(l_norm, dtype=np.float32)
         if l_norm.ndim != 4 or l_norm.shape[1] != 1:
             raise ValueError(f"expected L_norm of shape (B,1,H,W), got {l_norm.shape}")
         if l_norm.shape[2] % SIZE_MULTIPLE or l_norm.shape[3] % SIZE_MULTIPLE:
             raise ValueError(f"H and W must be multiples of {SIZE_MULTIPLE}, "
                              f"got {l_norm.shape[2:]}")
-        (ab_norm,) = self.session.run([self.output_name], {self.input_name: l_norm})
+        return l_norm
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:
+        (ab_norm,) = self.session.run([self.output_name], {self.input_name: self._checked(l_norm)})
         return ab_norm  # (B,2,h,w) float32
+
+    def predict_confidence(self, l_norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """-> (ab_norm (B,2,h,w), confidence (B,1,h,w) in [0, 1]) in one run.
+
+        Raises:
+            ValueError: the file has no confidence output (a regression model, or one exported
+                before it existed: re-export it with ``autocolor export onnx``).
+        """
+        if self.confidence_name is None:
+            raise ValueError(f"{self.path.name} has no confidence output (a regression model, "
+                             "or an export older than it: autocolor export onnx)")
+        ab_norm, confidence = self.session.run([self.output_name, self.confidence_name],
+                                               {self.input_name: self._checked(l_norm)})
+        return ab_norm, confidence

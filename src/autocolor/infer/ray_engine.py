@@ -255,7 +255,10 @@ def write_stage(table, settings: RaySettings):
                 2, row["render_h"], row["render_w"])
             rgb = colorizer.finish_plan(plan, ab_norm)
             joined = time.perf_counter()
-            sign = settings.credentials.sign if settings.credentials is not None else None
+            sign = None
+            if settings.credentials is not None:  # the input is the manifest's ingredient
+                source = location(row["source"])
+                sign = settings.credentials.for_photo(read_bytes(source), source.name)
             written[-1] = str(write_result(rgb, location(row["target"]), plan.loaded,
                                            settings.xmp, sign))
             join_s[-1], write_s[-1] = joined - started, time.perf_counter() - joined

@@ -8,7 +8,8 @@ timm's encoder/head contract, for colorizers. A :class:`ColorizationModel`
   learning rate and can be frozen, and training keeps its BatchNorm statistics through
   ``encoder.eval()``) and a ``head`` (a :class:`~autocolor.models.heads.BinsHead` gets its
   decoding temperature tuned and exported);
-- optionally, with a bins head, ``bins_outputs(l_norm)`` for the cross-entropy loss;
+- optionally, with a bins head, ``bins_outputs(l_norm)`` for the cross-entropy loss and
+  ``forward_confidence(l_norm)``: ab and where the model was sure of it;
 - rewrites itself for export (:meth:`~ColorizationModel.prepare_for_export`, same math).
 
 :func:`autocolor.models.create_model` refuses a factory whose model is not one.
@@ -67,6 +68,12 @@ class ColorizationModel(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} has no bins head; use an l1/mse/huber "
                                   "loss, or head='bins'")
 
+    def forward_confidence(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """L_norm (B,1,H,W) -> (ab_norm (B,2,H,W), confidence (B,1,H,W) in [0, 1]: how sure the
+        model is of each pixel's colour). Only models with a bins head have it."""
+        raise NotImplementedError(f"{type(self).__name__} has no bins head: no distribution "
+                                  "to read a confidence from")
+
     def set_decoding(self, temperature: float, gate: tuple[float, float] | None) -> None:
         """How the bins head decodes: annealed-mean temperature and confidence gate (tuned on
         validation after training). Models with several heads set them all."""
@@ -81,3 +88,17 @@ class ColorizationModel(nn.Module):
             if isinstance(module, BinsHead):
                 module.prepare_for_export()
         return self
+
+
+class WithConfidence(nn.Module):
+    """A bins model whose ``forward`` gives ``(ab_norm, confidence)``
+    (:meth:`ColorizationModel.forward_confidence`): what ``autocolor export onnx`` writes, so
+    that the ONNX file has both outputs."""
+
+    def __init__(self, model: ColorizationModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.forward_confidence(l_norm)
+

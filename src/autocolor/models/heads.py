@@ -73,6 +73,10 @@ class BinsHead(nn.Module):
                  gate: tuple[float, float] | None = None) -> None:
         super().__init__()
         self.register_buffer("centers", ab_bin_centers(), persistent=False)  # (Q,2)
+        # The centres and their squared length: one matrix product gives a distribution's mean
+        # ab and its second moment, so its spread (the confidence) costs one column more.
+        self.register_buffer("moments", torch.cat(
+            [self.centers, (self.centers ** 2).sum(1, keepdim=True)], dim=1), persistent=False)
         self.conv = nn.Conv2d(in_channels, self.centers.shape[0], 1)
         self.register_buffer("temperature", torch.tensor(float(temperature)))
         # Not in the state dict: the values travel in the weights' kwargs (older weights have
@@ -88,12 +92,16 @@ class BinsHead(nn.Module):
         self.gate.copy_(torch.tensor(gate or (0.0, 0.0), dtype=torch.float32))
         self.gated = gate is not None  # a Python flag: torch.export cannot branch on a tensor
 
-    def restraint(self, probabilities: torch.Tensor, dim: int) -> torch.Tensor:
-        """Chroma scale in [0, 1] from the confidence of a bin distribution at T = 1 along
-        ``dim`` (keeps that dim with size 1): 1 - entropy / log Q, mapped through the gate."""
+    def confidence(self, probabilities: torch.Tensor, dim: int) -> torch.Tensor:
+        """How sure a bin distribution at T = 1 is, along ``dim`` (keeps that dim with size 1):
+        1 - entropy / log Q, in [0, 1] (0: flat, no idea; 1: one bin)."""
         p = probabilities.float()
         entropy = -(p * torch.log(p.clamp_min(1e-12))).sum(dim, keepdim=True)
-        confidence = 1.0 - entropy / math.log(self.centers.shape[0])
+        return 1.0 - entropy / math.log(self.centers.shape[0])
+
+    def restraint(self, probabilities: torch.Tensor, dim: int) -> torch.Tensor:
+        """Chroma scale in [0, 1] from :meth:`confidence`, mapped through the gate."""
+        confidence = self.confidence(probabilities, dim)
         return ((confidence - self.gate[0]) / (self.gate[1] - self.gate[0])).clamp(0.0, 1.0)
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
@@ -127,9 +135,36 @@ class BinsHead(nn.Module):
         """Each member's decoder features through its own head's convolution, decoded together
         with this head's temperature and gate (:meth:`decode_members`) -> (B,2,H,W)."""
         if self.channels_last:
-            return self._forward_channels_last(features, heads)
+            return self._forward_channels_last(features, heads, False)[0]
         return self.decode_members([head.logits(x) for x, head in zip(features, heads,
                                                                        strict=True)])
+
+    def forward_members_confidence(self, features: list[torch.Tensor], heads: list[BinsHead]
+                                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward_members` and where the colour is a guess: -> ((B,2,H,W) ab,
+        (B,1,H,W) confidence in [0, 1]) (:meth:`spread_confidence`): 1 where the decoded
+        distributions, pooled over the members, put all their weight on one bin; 0 where they
+        are as spread as a uniform distribution over every bin. Members that disagree spread
+        the pool, so the map is low both where each member is unsure and where they differ."""
+        if self.channels_last:
+            ab, confidence = self._forward_channels_last(features, heads, True)
+            assert confidence is not None
+            return ab, confidence
+        logits = [head.logits(x) for x, head in zip(features, heads, strict=True)]
+        moments = sum(torch.nn.functional.conv2d(
+            torch.softmax(member.float() / self.temperature, dim=1),
+            self.moments.t()[:, :, None, None]) for member in logits) / len(logits)
+        return self.decode_members(logits), self.spread_confidence(moments, dim=1)
+
+    def spread_confidence(self, moments: torch.Tensor, dim: int) -> torch.Tensor:
+        """Pooled (mean a, mean b, mean |ab|^2) along ``dim`` -> 1 - the distribution's ab
+        standard deviation over that of a uniform distribution over the bins, clamped to
+        [0, 1] (keeps ``dim`` with size 1)."""
+        mean, second = moments.narrow(dim, 0, 2), moments.narrow(dim, 2, 1)
+        variance = (second - (mean ** 2).sum(dim, keepdim=True)).clamp_min(0.0)
+        centers = self.centers
+        uniform = (centers ** 2).sum(1).mean() - (centers.mean(0) ** 2).sum()
+        return (1.0 - torch.sqrt(variance / uniform)).clamp(0.0, 1.0)
 
     def prepare_for_export(self) -> None:
         """Compute channels-last from now on (same math, same parameters and temperature):
@@ -138,22 +173,28 @@ class BinsHead(nn.Module):
         fast contiguous kernel."""
         self.channels_last = True
 
-    def _forward_channels_last(self, features: list[torch.Tensor], heads: list[BinsHead]
-                               ) -> torch.Tensor:
+    def _forward_channels_last(self, features: list[torch.Tensor], heads: list[BinsHead],
+                               confident: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """:meth:`forward_members` on (pixels, channels): each 1x1 convolution is one matrix
         product with the bias fused (Gemm) and the temperature applied to the weights
         (logits / T = x (W / T)^T + b / T), so no extra pass runs over the (pixels, Q) logits."""
         batch, _, height, width = features[0].shape
         ab, mean_p = 0.0, 0.0
+        # With the confidence, one more column: (mean a, mean b, mean |ab|^2) per pixel.
+        columns = self.moments if confident else self.centers
         for x, head in zip(features, heads, strict=True):
             pixels = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # (B*H*W, C)
             weight = head.conv.weight.flatten(1) / self.temperature  # (Q, C)
             bias = head.conv.bias / self.temperature  # (Q,)
             logits = torch.addmm(bias, pixels, weight.t())  # (B*H*W, Q), already divided by T
-            ab = ab + torch.softmax(logits.float(), dim=-1) @ self.centers  # the annealed mean
+            ab = ab + torch.softmax(logits.float(), dim=-1) @ columns  # the annealed mean
             if self.gated:  # the gate's confidence is of the distribution at T = 1
                 mean_p = mean_p + torch.softmax(logits.float() * self.temperature, dim=-1)
         ab = ab / len(features)
+        confidence = None
+        if confident:
+            confidence = self.spread_confidence(ab, dim=-1).reshape(batch, 1, height, width)
+            ab = ab[:, :2]
         if self.gated:
             ab = ab * self.restraint(mean_p / len(features), dim=-1)
-        return ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2)  # (B,2,H,W)
+        return ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2), confidence

@@ -214,19 +214,41 @@ class LiteUNet(ColorizationModel):
         return self.bins_outputs(l_norm)[0]
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        return self._predict(l_norm, False)[0]
+
+    def forward_confidence(self, l_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,1,H,W) L_norm -> ((B,2,H,W) ab_norm as :meth:`forward`, (B,1,H,W) confidence in
+        [0, 1]: how sure the bin distribution is (:meth:`BinsHead.forward_members_confidence`),
+        upsampled bilinearly from the head's stride). Bins heads only."""
+        ab, confidence = self._predict(l_norm, True)
+        assert confidence is not None
+        return ab, confidence
+
+    def _predict(self, l_norm: torch.Tensor, confident: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         features = self._features(l_norm)
         members = [decoder.head_features(features, l_norm) for decoder in self.decoders]
         if self.head_type == "regression":
+            if confident:
+                raise NotImplementedError("a regression head has no distribution to be sure of")
             return sum(d.head(x) for d, x in zip(self.decoders, members, strict=True)) / len(
-                members)  # (B,2,H,W)
-        ab = self.head.forward_members(members, [d.head for d in self.decoders])
+                members), None  # (B,2,H,W)
+        heads = [d.head for d in self.decoders]
+        confidence = None
+        if confident:
+            ab, confidence = self.head.forward_members_confidence(members, heads)
+            confidence = F.interpolate(confidence, size=l_norm.shape[-2:], mode="bilinear",
+                                       align_corners=False)
+        else:
+            ab = self.head.forward_members(members, heads)
         if self.head_stride == 2:
-            return upsample2(ab)  # (B,2,H/2,W/2) -> (B,2,H,W)
+            return upsample2(ab), confidence  # (B,2,H/2,W/2) -> (B,2,H,W)
         if self.decoders[0].refine is None:
-            return F.interpolate(ab, scale_factor=4.0, mode="bilinear", align_corners=False)
+            return F.interpolate(ab, scale_factor=4.0, mode="bilinear",
+                                 align_corners=False), confidence
         ab = upsample2(ab)  # (B,2,H/2,W/2); each member's correction, averaged
         ab = sum(d.refine(ab, features[0]) for d in self.decoders) / len(self.decoders)
-        return upsample2(ab)  # (B,2,H,W)
+        return upsample2(ab), confidence  # (B,2,H,W)
 
     def prepare_for_export(self) -> LiteUNet:
         """The bins head channels-last, and the gray input folded into a one-channel stem

@@ -8,11 +8,13 @@ halftone    the strongest spectral peak with a partner at 90 deg,   ``halftone_t
 grain       the noise sigma, L* units (finest Haar band, MAD)       ``grain_threshold``
 dust        share of pixels in small compact top-/black-hat blobs   ``dust_threshold``
 scratches   share of pixels in long thin top-/black-hat lines       ``scratch_threshold``
-fading      L* range missing at the 0.5 / 99.5 % points             ``fading_threshold``
+fading      twice the smaller of the L* ranges missing at the dark  ``fading_threshold``
+            (0.5 %) and at the light (99.5 %) end: both ends moved
 =========== ======================================================= =========================
 
 :func:`detect` measures a photo as it is; :func:`autocolor.restore.restore_lightness` measures
-each step on the photo as restored so far (dust is looked for after the grain is gone).
+each step on the photo as restored so far. ``auto`` restores nothing unless the photo as it
+came measures as an old print (:func:`is_old_print`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def is_damaged(step: str, value: float, config: RestoreConfig = DEFAULT_CONFIG) 
 
 
 def detect_fading(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> float:
-    """(H, W) L* -> the L* range missing at the robust black and white points."""
+    """(H, W) L* -> twice the smaller of the L* ranges missing at the robust black and white
+    points (:func:`autocolor.restore.fading.fading_level`)."""
     return fading_level(lightness, config)
 
 
@@ -76,13 +79,25 @@ def detect(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> dic
     the photo as it is (:func:`damaged` names the steps whose value passes the threshold)."""
     lightness = check_lightness(lightness)
     sigma = detect_grain(lightness, config)
-    dust, scratches = detect_dust_and_scratches(lightness, config, sigma)
-    return {"halftone": detect_halftone(lightness, config), "grain": sigma, "dust": dust,
-            "scratches": scratches, "fading": detect_fading(lightness, config)}
+    damage = find_damage(lightness, sigma, config)
+    # The levels without the specks and scratches: their whites and blacks would hide a fade.
+    fading = fading_level(lightness, config, damage.mask(lightness.shape))
+    return {"halftone": detect_halftone(lightness, config), "grain": sigma,
+            "dust": damage.dust_share, "scratches": damage.scratch_share, "fading": fading}
+
+
+def is_old_print(measured: dict[str, float], config: RestoreConfig = DEFAULT_CONFIG) -> bool:
+    """Whether ``auto`` takes the photo measured (:func:`detect`) for an old print: a halftone
+    screen, or at least ``config.min_kinds`` kinds of damage besides dust. No single kind is
+    proof of age: fine texture passes the dust threshold, haze and fog the fading one, a
+    textured or noisy camera photo the grain one."""
+    found = {step for step, value in measured.items() if is_damaged(step, value, config)}
+    return "halftone" in found or len(found - {"dust"}) >= config.min_kinds
 
 
 def damaged(measured: dict[str, float], config: RestoreConfig = DEFAULT_CONFIG) -> list[str]:
     """The steps of ``measured`` (:func:`detect`) whose damage is present, in :data:`STEPS`
-    order."""
-    return [step for step in STEPS if step in measured
-            and is_damaged(step, measured[step], config)]
+    order, as ``auto`` decides: none unless the photo is an old print (:func:`is_old_print`)."""
+    if not is_old_print(measured, config):
+        return []
+    return [step for step in STEPS if step in measured and is_damaged(step, measured[step], config)]

@@ -2,7 +2,13 @@
 
 For each step of :data:`~autocolor.restore.config.STEPS` that is asked for, its damage is
 measured on the lightness as restored so far (:mod:`autocolor.restore.detect`); with ``"auto"``
-the step runs only when the measure passes its threshold, with a list of names it always runs.
+the step runs only when the measure passes its threshold, with a list of names it runs whenever
+it has something to work on (a screen's peaks, specks or scratches found, some noise): the steps
+that ran are the steps that changed the photo.
+With ``"auto"`` nothing runs unless the photo, as it came, measures as an old print
+(:func:`autocolor.restore.detect.is_old_print`: a halftone screen, or two kinds of damage besides
+dust): no kind alone is proof of age (fine texture reads as dust, haze as fading, a textured
+camera photo as grain), and a clean photo must come back as it was.
 A photo on which no step runs comes back as the very array it was, at full float precision.
 """
 
@@ -16,7 +22,7 @@ import numpy as np
 from autocolor.restore.config import DEFAULT_CONFIG, STEPS, RestoreConfig
 from autocolor.restore.convert import check_lightness
 from autocolor.restore.damage import find_damage, grow, inpaint
-from autocolor.restore.detect import is_damaged
+from autocolor.restore.detect import detect, is_damaged, is_old_print
 from autocolor.restore.fading import fading_level, restore_fading
 from autocolor.restore.grain import noise_sigma, restore_grain
 from autocolor.restore.halftone import find_screen, remove_halftone
@@ -85,38 +91,41 @@ def restore_lightness(lightness: np.ndarray, steps: str | Iterable[str] = AUTO,
     lightness = check_lightness(lightness)
     chosen = parse_steps(steps)
     auto = chosen is None
+    if auto:
+        first = detect(lightness, config)
+        if not is_old_print(first, config):
+            return Restored(lightness, np.zeros(lightness.shape, bool), [], first)
     wanted = STEPS if chosen is None else chosen
     current = lightness
     mask = np.zeros(lightness.shape, bool)
     ran: list[str] = []
     measured: dict[str, float] = {}
 
-    def decide(step: str, value: float) -> bool:
+    def decide(step: str, value: float, possible: bool = True) -> bool:
+        """Record ``step``'s measure; -> whether it runs (asked for, or found with auto)."""
         measured[step] = float(value)
-        go = not auto or is_damaged(step, value, config)
+        go = possible and (not auto or is_damaged(step, value, config))
         if go:
             ran.append(step)
         return go
 
     if "halftone" in wanted:
         screen = find_screen(current, config)
-        if decide("halftone", screen.strength) and screen.peaks:
+        if decide("halftone", screen.strength, possible=bool(screen.peaks)):
             current = remove_halftone(current, screen, config)
-    sigma = None
-    if "grain" in wanted:
-        sigma = noise_sigma(current)
-        if decide("grain", sigma):
-            current = restore_grain(current, sigma, config)
-            sigma = noise_sigma(current)  # what is left, for the dust threshold
+    sigma = noise_sigma(current) if {"dust", "scratches", "grain"} & set(wanted) else 0.0
     if "dust" in wanted or "scratches" in wanted:
-        sigma = noise_sigma(current) if sigma is None else sigma
         damage = find_damage(current, sigma, config)
-        fill_dust = "dust" in wanted and decide("dust", damage.dust_share)
-        fill_scratches = "scratches" in wanted and decide("scratches", damage.scratch_share)
+        fill_dust = "dust" in wanted and decide("dust", damage.dust_share,
+                                                possible=bool(damage.dust.any()))
+        fill_scratches = "scratches" in wanted and decide(
+            "scratches", damage.scratch_share, possible=bool(damage.scratches.any()))
         if fill_dust or fill_scratches:
             found = damage.mask(current.shape, fill_dust, fill_scratches)
             mask = grow(found, int(config.mask_grow) * damage.factor)
             current = inpaint(current, mask, int(config.inpaint_radius) * damage.factor)
+    if "grain" in wanted and decide("grain", sigma, possible=sigma > 0):
+        current = restore_grain(current, sigma, config)
     if "fading" in wanted and decide("fading", fading_level(current, config)):
         current = restore_fading(current, config)
     return Restored(current, mask, ran, measured)

@@ -178,8 +178,8 @@ class _HeldResponse(Response):
 
 
 _ERRORS = {
-    400: "a bad option or form: unknown field, render_size/saturation/format/hints out of range, "
-         "hints off the photo",
+    400: "a bad option or form: unknown field, render_size/saturation/format/hints/restore out "
+         "of range, hints off the photo",
     408: "the upload took longer than --timeout",
     413: "the upload is over --max-upload-mb, or the photo over --max-pixels (from its header)",
     415: "the file is not an image Pillow can read (or is empty, truncated or corrupt)",
@@ -205,6 +205,11 @@ _REQUEST_BODY = {
             "hints": {"type": "string",
                       "description": 'hints JSON, coordinates as stored in the file: '
                                      '{"points": [{"x": 120, "y": 45, "color": "#a0c040"}]}'},
+            "restore": {"type": "string", "default": "false",
+                        "description": "restore the old print before colouring it: false "
+                                       "(default), true or auto (the steps whose damage is "
+                                       "found), or steps such as fading,grain,dust,scratches,"
+                                       "halftone; the answer's XMP lists what ran"},
         },
     }}},
 }
@@ -216,7 +221,6 @@ def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> 
     ``credentials`` (:class:`autocolor.credentials.ContentCredentials`) sign every answer."""
     worker = Worker(config.max_queue)
     xmp = colorizer.xmp(provenance=config.provenance)
-    sign = credentials.sign if credentials is not None else None
     provenance = colorizer.provenance
 
     @asynccontextmanager
@@ -302,7 +306,8 @@ def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> 
 
             def work() -> tuple[bytes, str]:
                 return job.colorize(colorizer, form.files["image"], options, config.max_pixels,
-                                    form.files.get("reference"), xmp, sign)
+                                    form.files.get("reference"), xmp, credentials,
+                                    form.image_name)
 
             remaining = config.timeout_s - (time.monotonic() - started)
             try:

@@ -12,9 +12,8 @@ runs on the worker thread: :func:`autocolor.images.load_image`,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autocolor.hints import HintError, HintSet
 from autocolor.image_output import OUTPUT_FORMATS, default_format, fit_format, image_bytes
@@ -22,8 +21,14 @@ from autocolor.images import load_image, open_image
 from autocolor.infer.colorizer import reference_rgb
 from autocolor.serve.config import MAX_RENDER_SIZE
 
+if TYPE_CHECKING:
+    from autocolor.credentials import ContentCredentials
+
 # Form fields besides the files, and what each takes (the OpenAPI description says the same).
-TEXT_FIELDS = ("render_size", "saturation", "format", "hints")
+TEXT_FIELDS = ("render_size", "saturation", "format", "hints", "restore")
+# The restore field's words for "no" and for "auto" (any other value names the steps).
+RESTORE_OFF = ("", "0", "false", "no", "off")
+RESTORE_AUTO = ("1", "true", "yes", "on", "auto")
 FILE_FIELDS = ("image", "reference")
 FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 
@@ -40,6 +45,7 @@ class Options:
     saturation: float = 1.0
     format: str | None = None  # a key of OUTPUT_FORMATS
     hints: HintSet | None = None  # coordinates as stored in the file (as --hints)
+    restore: str | tuple[str, ...] | None = None  # as Colorizer.plan's restore (None: never)
 
 
 def parse_options(fields: dict[str, str]) -> Options:
@@ -83,7 +89,31 @@ def parse_options(fields: dict[str, str]) -> Options:
             hints = HintSet.from_json(fields["hints"].encode("utf-8"))
         except HintError as error:
             raise OptionError(f"hints: {error}") from None
-    return Options(render_size, saturation, fmt, hints)
+    return Options(render_size, saturation, fmt, hints, parse_restore(fields.get("restore", "")))
+
+
+def parse_restore(value: str) -> str | tuple[str, ...] | None:
+    """The ``restore`` field -> None (no: empty, false, 0), ``"auto"`` (true, 1, auto), or the
+    steps it names (``fading,grain``), as ``--restore`` and ``--restore-steps``.
+
+    Raises:
+        OptionError: an unknown step, or OpenCV missing on the server (the restore extra).
+    """
+    word = value.strip().lower()
+    if word in RESTORE_OFF:
+        return None
+    from autocolor.restore import AUTO, parse_steps
+
+    try:
+        steps = AUTO if word in RESTORE_AUTO else parse_steps(word)
+    except ValueError as error:
+        raise OptionError(f"restore: {error}") from None
+    try:
+        import cv2  # noqa: F401  (the restore extra)
+    except ModuleNotFoundError:
+        raise OptionError("restore: this server has no OpenCV (pip install "
+                          "'autocolor[restore]')") from None
+    return AUTO if steps is None else steps
 
 
 def check_header(data: bytes, max_pixels: int, name: str) -> str | None:
@@ -99,13 +129,16 @@ def check_header(data: bytes, max_pixels: int, name: str) -> str | None:
 
 def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
              reference: bytes | None = None, xmp: bytes | None = None,
-             sign: Callable[[bytes, str], bytes] | None = None) -> tuple[bytes, str]:
+             credentials: ContentCredentials | None = None,
+             image_name: str = "image") -> tuple[bytes, str]:
     """Colour one upload as ``autocolor colorize`` colours a file with the same options;
     -> (the encoded result, its format). Runs on the worker thread.
 
     The format is ``options.format``, else the command line's rule (JPEG stays JPEG, anything
     else becomes PNG); a photo the format cannot hold (16 bits, or alpha in a JPEG) becomes PNG.
-    ``xmp`` and ``sign`` as for :func:`autocolor.image_output.save_image`.
+    ``xmp`` as for :func:`autocolor.image_output.save_image` (with the restoration's history
+    added when the photo was restored); ``credentials`` sign the result, with the upload
+    (``image_name``) as the manifest's ingredient.
 
     Raises:
         autocolor.images.ImageError: the photo or the reference cannot be read (413 for
@@ -117,8 +150,14 @@ def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
     if reference is not None:
         prepared = reference_rgb(reference, max_pixels, name="reference")
     plan = colorizer.plan(loaded, hints=options.hints, hints_as_stored=True, reference=prepared,
-                          saturation=options.saturation, name="image")
+                          saturation=options.saturation, name="image",
+                          restore=options.restore)
     rgb = colorizer.colorize_plans([plan], options.render_size)[0]
     fmt = fit_format(options.format or default_format(loaded.format), loaded)
-    data = image_bytes(rgb, loaded, fmt, xmp)
-    return (sign(data, fmt) if sign is not None else data), fmt
+    steps = plan.restored_steps
+    if steps and xmp is not None:
+        xmp = colorizer.xmp(True, steps)
+    data = image_bytes(rgb, plan.loaded, fmt, xmp)
+    if credentials is None:
+        return data, fmt
+    return credentials.for_photo(image, image_name or "image", steps)(data, fmt), fmt

@@ -14,9 +14,10 @@ import argparse
 import glob
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from autocolor.infer.cli import Refused, add_restore_arguments, restore_option
 from autocolor.video.io import CONTAINER_FORMATS, DEFAULT_CRF, DEFAULT_PRESET, INPUT_SUFFIXES
 
 # Refuse frames larger than this by default: 8K UHD passes.
@@ -61,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse larger frames (default {DEFAULT_MAX_PIXELS:,})")
+    add_restore_arguments(parser, "film")
 
 
 def _expand(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str], bool]:
@@ -164,6 +166,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    try:
+        restore = restore_option(args)
+    except Refused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if restore is not None:
+        options = replace(options, restore=restore)
     if not pending:
         return 1 if errors else 0
 
@@ -194,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
             result = colorize_video(colorizer, job.source, target, options, reference, hints,
                                     on_frame=lambda done, total, bar=bar: _advance(bar, done, total))
             written.append(result.path)
+            if restore is not None:
+                counts = ", ".join(f"{step} {count}" for step, count in result.restored.items())
+                bar.write(f"restored {job.source.name}: {counts or 'no damage found'} "
+                          f"(frames per step, of {result.frames})", file=sys.stderr)
         except VideoError as error:
             failures += 1
             bar.write(f"error: {error}", file=sys.stderr)

@@ -55,6 +55,9 @@ class VideoOptions:
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
     max_pixels: int | None = None
+    # Restore each frame's lightness first (autocolor.restore.film): None (never), "auto" or
+    # the steps' names.
+    restore: str | tuple[str, ...] | None = None
 
 
 @dataclass
@@ -63,6 +66,7 @@ class VideoResult:
     frames: int
     cuts: list[int]  # frames that started a shot (0 included)
     predicted: int  # frames the network ran on
+    restored: dict[str, int] = field(default_factory=dict)  # frames each restoration step ran on
 
 
 def frame_lightness(gray: np.ndarray) -> np.ndarray:
@@ -91,6 +95,11 @@ class FrameColorizer:
         self.predicted = 0
         self.frames = 0
         self.shape: tuple[int, int] | None = None
+        self.restorer = None
+        if self.options.restore is not None:
+            from autocolor.restore.film import FilmRestorer
+
+            self.restorer = FilmRestorer(self.options.restore)
 
     @property
     def cuts(self) -> list[int]:
@@ -148,6 +157,8 @@ class FrameColorizer:
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         """(H, W) uint8 gray -> (H, W, 3) uint8 sRGB."""
         lightness = frame_lightness(gray)
+        if self.restorer is not None:
+            lightness = self.restorer(lightness)
         ab_norm = self.ab_norm(lightness)
         return self.colorizer.finish(LoadedImage(lightness=lightness), ab_norm,
                                      saturation=self.options.saturation)
@@ -229,17 +240,33 @@ def colorize_video(colorizer, source: str | os.PathLike, target: str | os.PathLi
         frames = FrameColorizer(colorizer, options, reference, hints)
         if hints is not None and hints.last_frame > 0 and options.temporal is not None:
             _prepare_hints(source, options, frames, hints)
+        restored: tuple[str, ...] = ()
+        if frames.restorer is not None:  # the clip's steps, decided before the tags are written
+            restored = frames.restorer.decide(_first_lightness(source, options))
         with atomic_path(target) as temp:
             mark = colorizer.provenance if options.provenance else None
             sink = VideoSink(temp, video, container_format, options.codec, options.crf,
-                             options.preset, mark)
+                             options.preset, mark, restored if options.provenance else ())
             try:
                 _run(video, sink, frames, on_frame)
                 sink.close()
             except BaseException:
                 sink.abort()
                 raise
-    return VideoResult(target, frames.frames, frames.cuts, frames.predicted)
+    done = {}
+    if frames.restorer is not None:
+        from autocolor.restore.config import STEPS
+
+        done = {step: frames.restorer.ran[step] for step in STEPS if frames.restorer.ran[step]}
+    return VideoResult(target, frames.frames, frames.cuts, frames.predicted, done)
+
+
+def _first_lightness(source: Path, options: VideoOptions) -> np.ndarray:
+    """The first frame's L*, decoded on its own (the clip's restoration is decided on it)."""
+    with VideoSource(source, options.max_pixels) as video:
+        for frame in video.frames():
+            return frame_lightness(frame.gray)
+    raise VideoError(source, "no video frames")
 
 
 def _prepare_hints(source: Path, options: VideoOptions, frames: FrameColorizer, hints) -> None:

@@ -240,19 +240,23 @@ def display_matrix(frame) -> bytes | None:
     return None
 
 
-def container_metadata(source_tags: dict[str, str],
-                       provenance: Provenance | None = None) -> dict[str, str]:
+def container_metadata(source_tags: dict[str, str], provenance: Provenance | None = None,
+                       restored: tuple[str, ...] = ()) -> dict[str, str]:
     """The output container's tags: the one place they are decided.
 
     The source's descriptive tags (title, date, location...) are kept. ``provenance`` (see
     :mod:`autocolor.provenance`) adds the statement that a trained model coloured the film, the
     IPTC digital source type, the software and the model with the SHA-256 of its weights, as
     flat tags (video containers hold no XMP); its statement replaces the source's comment.
+    ``restored``: the restoration steps the film went through before it was coloured
+    (``--restore``), as the ``restoration`` tag; none: no such tag.
     """
     tags = {key: value for key, value in source_tags.items() if key.lower() in KEPT_CONTAINER_TAGS}
     tags["encoder"] = ENCODER_TAG
     if provenance is not None:
         tags.update(provenance.tags())
+    if restored:
+        tags["restoration"] = "restored before colouring: " + ", ".join(restored)
     return tags
 
 
@@ -283,7 +287,8 @@ class VideoSink:
 
     def __init__(self, path: Path, source: VideoSource, container_format: str,
                  codec: str | None = None, crf: int = DEFAULT_CRF,
-                 preset: str = DEFAULT_PRESET, provenance: Provenance | None = None) -> None:
+                 preset: str = DEFAULT_PRESET, provenance: Provenance | None = None,
+                 restored: tuple[str, ...] = ()) -> None:
         import av
 
         codec = codec or CONTAINER_CODECS.get(container_format, DEFAULT_CODEC)
@@ -340,7 +345,7 @@ class VideoSink:
                 copy.disposition = template.disposition
                 self.copies[template.index] = copy
             self.container.metadata.update(
-                container_metadata(dict(source.container.metadata), provenance))
+                container_metadata(dict(source.container.metadata), provenance, restored))
         except BaseException:
             self.container.close()
             raise
