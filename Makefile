@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_video.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_serve.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_scale.py --output BENCHMARKS.md
+	$(BIN)/python scripts/bench_restore.py --output BENCHMARKS.md
 
 # The default training corpus from Debian packages and library sample photos (docs/corpus.md).
 corpus: $(STAMP)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from benchmarks_md import replace_section  # scripts/, beside this file
 from PIL import Image
 
 HEADING = "## Data pipeline (issue 3)"
@@ -154,14 +155,7 @@ def main() -> int:
         "keeps it ahead there for small corpora.", "",
     ]
     section = "\n".join(lines)
-    text = args.output.read_text(encoding="utf-8") if args.output.is_file() else "# Benchmarks\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1:] if following >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    args.output.write_text(text, encoding="utf-8")
+    replace_section(args.output, HEADING, section)
     print(section)
     return 0
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import autocolor_command, load_average, write_photo  # noqa: E402
+from benchmarks_md import replace_section  # noqa: E402
 
 HEADING = "## Scale-out: the Ray engine (issue 13)"
 STAGES = {  # row column -> what it is
@@ -180,15 +181,7 @@ def main() -> int:
         "docs/scale.md turns these into how throughput grows with nodes and GPUs.", "",
     ]
     section = "\n".join(lines)
-    text = args.output.read_text(encoding="utf-8") if args.output.is_file() else "# Benchmarks\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        rest = "\n" + text[following + 1:] if following >= 0 else ""  # a blank line before it
-        text = text[:start] + section.rstrip("\n") + "\n" + rest
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    args.output.write_text(text, encoding="utf-8")
+    replace_section(args.output, HEADING, section)
     print(section)
     return 0
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from benchmarks_md import replace_section  # scripts/, beside this file
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,14 +293,7 @@ def main() -> int:
     print(f"server log: {log}; queue at the end: {final['queue']}; largest photo "
           f"{largest_mp:.0f} MP", file=sys.stderr)
     if args.output is not None:
-        text = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
-        if HEADING in text:
-            start = text.index(HEADING)
-            following = text.find("\n## ", start + len(HEADING))
-            text = text[:start] + section + (text[following + 1:] if following >= 0 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        args.output.write_text(text, encoding="utf-8")
+        replace_section(args.output, HEADING, section)
     return 0 if (not errors and flat and alive and final["queue"]["admitted"] == 0) else 1
 
 

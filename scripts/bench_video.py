@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import autocolor_command, load_average, machine_line, photo_like, timed_run  # noqa: E402
+from benchmarks_md import replace_section  # noqa: E402
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("AUTOCOLOR_ORT_SPINNING", "0")  # as `autocolor video` sets for itself
@@ -245,14 +246,7 @@ def main() -> int:
         f"{2000 / cpu:.1f} if the CPU time ran on 2 idle cores" for wall, cpu in totals) + " |")
     lines.append("")
     section = "\n".join(lines)
-    text = args.output.read_text(encoding="utf-8") if args.output.is_file() else "# Benchmarks\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        following = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[following + 1:] if following >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    args.output.write_text(text, encoding="utf-8")
+    replace_section(args.output, HEADING, section)
     print(section)
     return 0
 

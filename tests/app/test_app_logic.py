@@ -329,3 +329,32 @@ def test_downloads_carry_provenance(gray_png, tiny_weights, xmp_of):
     assert fields["Iptc4xmpExt:AISystemVersionUsed"] == f"sha256:{sha}"
     archive = zipfile.ZipFile(io.BytesIO(logic.zip_bytes([("a-color.png", photo.png())])))
     assert xmp_of(archive.read("a-color.png")) == fields
+
+
+def test_confidence_overlay():
+    preview = Image.fromarray(np.full((4, 6, 3), 100, np.uint8))
+    sure = np.full((4, 6), 255, np.uint8)
+    sure[:, 3:] = 0
+    shown = np.asarray(logic.confidence_overlay(preview, sure)).astype(int)
+    assert (shown[:, :3] == 100).all()  # sure: as it is
+    assert np.abs(shown[0, 5] - (0.35 * 100 + 0.65 * np.array([230, 30, 30]))).max() <= 1
+
+
+def test_the_guesses_toggle_shows_the_models_map(gray_png, tiny_weights):
+    """A model with a confidence: one network pass gives both, and the toggle's picture is the
+    preview under its map; the stand-in model without one offers no picture."""
+    from autocolor.infer.colorizer import Colorizer
+
+    model = logic.ModelHandle("tiny", Colorizer.from_pretrained(tiny_weights, backend="torch"))
+    photo = logic.Photo.from_upload("a.png", gray_png)
+    assert photo.render(model, 64, 1.0)
+    key = ("tiny", 64, False)
+    assert photo.confidences[key].shape == photo.predictions[key].shape[1:]
+    shown = photo.confidence_preview(model, 64)
+    expected = logic.confidence_overlay(photo.preview, model.colorizer.confidence_map(
+        photo.confidences[key], photo.preview.size))
+    assert shown.size == photo.preview.size
+    assert np.array_equal(np.asarray(shown), np.asarray(expected))
+    fake = logic.Photo.from_upload("a.png", gray_png)
+    fake.render(FakeModel(), 256, 1.0)
+    assert fake.confidence_preview(FakeModel(), 256) is None

@@ -78,3 +78,28 @@ def test_ab_shift_of_known_arrays() -> None:
     moved = ab.copy()
     moved[0, 0] = (3, 4)  # 5 units at one of 4 pixels
     assert ab_shift(moved, ab) == pytest.approx(1.25)
+
+
+def test_restore_colours_the_restored_lightness(photo_folder: Path, monkeypatch) -> None:
+    """--restore: what the colorizer sees is each input, clean and old, restored first (here a
+    stand-in restoration that halves the contrast), so the ab shift is that of the restored
+    copies."""
+    import autocolor.restore as restore
+
+    seen = []
+
+    def halve(lightness, steps="auto"):
+        seen.append(steps)
+        return restore.Restored(0.5 * lightness + 25, np.zeros(lightness.shape, bool), ["fading"])
+
+    monkeypatch.setattr(restore, "restore_lightness", halve)
+    result = evaluate_folder(LightnessColorizer(), photo_folder, progress=False,
+                             degraded="eval", restore=True)
+    assert result["settings"]["restore"] is True
+    assert seen == ["auto"] * 2 * len(result["images"])  # every input, clean and old
+    row = next(r for r in result["images"] if r["file"] == "a.png")
+    rgb = load_rgb(photo_folder / "a.png")
+    clean = rgb_to_lab_u8(rgb)[..., 0]
+    damaged = degraded_lightness("a.png", rgb, "eval", 0)
+    expected = np.abs(0.25 * (damaged - clean)).mean()  # half the lightness step, a = 0.5 L
+    assert row["degraded"]["ab_shift"] == pytest.approx(expected, rel=1e-4)

@@ -500,3 +500,58 @@ def test_bad_restore_options_stop_before_any_work(tmp_path: Path, cli_args, caps
     assert status == 1 and out == ""
     assert error_lines(err) == [f"error: {words}" + err.split(words, 1)[1].splitlines()[0]]
     assert not (tmp_path / "out").exists()
+
+
+# -- --confidence-map: where the colours are guesses ---------------------------------------------
+
+
+def test_confidence_maps_beside_the_outputs(tmp_path: Path, cli_args, capsys,
+                                           tiny_weights: Path) -> None:
+    """One 8-bit map per photo at its size, named as its output, equal to the API's map; the
+    coloured output is the same as without the option."""
+    from autocolor.images import load_image
+    from autocolor.infer.colorizer import Colorizer
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    gray_photo(97, 61).save(tmp_path / "in" / "sub" / "a.jpg", quality=90)
+    gray_photo(40, 70, 1).save(tmp_path / "in" / "b.png")
+    status, _, err = colorize(capsys, tmp_path / "in", "-o", tmp_path / "out",
+                              "--confidence-map", tmp_path / "maps", *cli_args)
+    assert status == 0, err
+    assert files_under(tmp_path / "maps") == {"sub/a.png", "b.png"}
+    with Image.open(tmp_path / "maps" / "sub" / "a.png") as image:
+        assert image.mode == "L" and image.size == (97, 61)
+        written = np.asarray(image)
+    colorizer = Colorizer.from_pretrained(tiny_weights, backend="torch")
+    loaded = load_image(tmp_path / "in" / "sub" / "a.jpg")
+    [(_, sure)] = colorizer.predict_confidence([loaded.lightness])
+    assert np.array_equal(written, colorizer.confidence_map(sure, loaded.size))
+    status, _, err = colorize(capsys, tmp_path / "in", "-o", tmp_path / "plain", *cli_args)
+    assert status == 0, err
+    for name in ("sub/a.jpg", "b.png"):
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
+
+
+def test_confidence_map_needs_a_bins_model(tmp_path: Path, capsys) -> None:
+    import torch
+
+    from autocolor.models import create_model
+    from autocolor.weights import save_weights
+
+    torch.manual_seed(0)
+    weights = tmp_path / "regression.safetensors"
+    save_weights(create_model("lite0-unet", pretrained=False, head="regression").eval(), weights,
+                 {"architecture": "lite0-unet", "model_kwargs": {"head": "regression"},
+                  "render_size": 64})
+    gray_photo(40, 40).save(tmp_path / "a.png")
+    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
+                              "--confidence-map", tmp_path / "maps", "--model", weights,
+                              "--backend", "torch")
+    assert status == 1
+    assert error_lines(err) == [f"error: --confidence-map: the model {weights} has no "
+                                "confidence output (a regression head, or an ONNX file exported "
+                                "before it)"]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "maps").exists()
+    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
+                              "--confidence-map", tmp_path / "maps", "--engine", "ray")
+    assert status == 1 and "--confidence-map runs on --engine local" in err

@@ -322,3 +322,42 @@ def test_plan_restores_the_lightness_only_when_asked(colorizer: Colorizer) -> No
     out_l = lab_of(np.asarray(rgb))[..., 0]
     expected = neutral.plan(loaded, restore=["fading"]).loaded.lightness
     assert np.abs(out_l - expected).max() < 1.0
+
+
+def test_predict_confidence_and_the_map(colorizer: Colorizer, tmp_path: Path) -> None:
+    """One pass gives ab (as predict_ab_norm) and the confidence at the render shape; the map is
+    8-bit at the photo's size; a model without one says so in a line."""
+    from autocolor.images import LoadedImage
+
+    lightness = mid_gray(150, 100).astype(np.float32) / 2.55
+    [(ab_norm, sure)] = colorizer.predict_confidence([lightness])
+    assert np.allclose(ab_norm, colorizer.predict_ab_norm([lightness])[0], atol=1e-6)
+    assert sure.shape == ab_norm.shape[1:] and 0 <= sure.min() and sure.max() <= 1
+    assert colorizer.has_confidence
+    confidence_map = colorizer.confidence_map(sure, (150, 100))
+    assert confidence_map.shape == (100, 150) and confidence_map.dtype == np.uint8
+    # No deciles for these weights: the raw confidence times 255.
+    raw = colorizer.confidence_map(sure, (150, 100), raw=True)
+    assert np.abs(confidence_map.astype(np.float32) - raw * 255).max() <= 0.51
+    [(rgb, same_map)] = colorizer.colorize_plans_confidence(
+        [colorizer.plan(LoadedImage(lightness=lightness))])
+    assert np.array_equal(same_map, confidence_map) and rgb.shape == (100, 150, 3)
+    plain = Colorizer(ConstantBackend((0.1, 0.1)))
+    assert not plain.has_confidence
+
+
+def test_the_bundled_models_map_is_calibrated() -> None:
+    """The bundled model's map goes through its validation deciles: the deciles' edges map to
+    0, 25.5, ..., 255."""
+    import json
+
+    from autocolor.infer.colorizer import DECILES_PATH
+
+    colorizer = Colorizer.from_pretrained("default")
+    stored = json.loads(DECILES_PATH.read_text())
+    deciles = colorizer._confidence_deciles()
+    assert deciles is not None and np.allclose(deciles, stored["deciles"])
+    edges = np.asarray(stored["deciles"], np.float32)[None, :]
+    mapped = colorizer.confidence_map(edges, (edges.shape[1], 1))
+    assert np.abs(mapped[0].astype(float) - np.linspace(0, 255, edges.shape[1])).max() <= 1.0
+

@@ -280,3 +280,26 @@ def test_a_gated_model_exports_its_restraint(tmp_path: Path, members: int) -> No
     assert np.abs(got - gated).max() < AGREEMENT
     # an untrained model is unsure everywhere: the gate takes most of its chroma away
     assert np.abs(gated).mean() < 0.5 * np.abs(plain).mean()
+
+
+def test_the_confidence_output(onnx_file: Path, torch_model) -> None:
+    """A bins model's ONNX file has the confidence beside ab, equal to torch's; asking for ab
+    alone runs the same file."""
+    import onnx
+    import torch
+
+    from autocolor.infer.onnx_backend import OnnxBackend
+
+    names = [output.name for output in onnx.load(str(onnx_file)).graph.output]
+    assert names == ["ab_norm", "confidence"]
+    backend = OnnxBackend(onnx_file)
+    assert backend.has_confidence
+    l_norm = np.random.default_rng(5).uniform(-1, 1, (2, 1, 64, 96)).astype(np.float32)
+    ab, confidence = backend.predict_confidence(l_norm)
+    with torch.inference_mode():
+        expected_ab, expected = torch_model.forward_confidence(torch.from_numpy(l_norm))
+    assert confidence.shape == (2, 1, 64, 96)
+    assert np.abs(confidence - expected.numpy()).max() < AGREEMENT
+    assert np.abs(ab - expected_ab.numpy()).max() < AGREEMENT
+    assert np.array_equal(ab, backend.predict(l_norm))
+

@@ -344,3 +344,66 @@ def test_single_decoder_weights_of_before_members_still_load() -> None:
         torch.testing.assert_close(fresh(l_norm), model(l_norm))
     with pytest.raises(ValueError, match="members"):
         create_model("lite0-unet", members=0)
+
+
+def _spread_confidence_reference(probabilities: torch.Tensor) -> torch.Tensor:
+    """1 - std of ab under the pooled distributions / std under a uniform one, by hand."""
+    from autocolor.models.heads import ab_bin_centers
+
+    centers = ab_bin_centers().double()  # (Q, 2)
+    p = probabilities.double()  # (K, Q) member distributions at one pixel
+    pooled = p.mean(0)
+    mean = pooled @ centers
+    variance = (pooled * ((centers - mean) ** 2).sum(1)).sum()
+    uniform = ((centers - centers.mean(0)) ** 2).sum(1).mean()
+    return (1 - torch.sqrt(variance / uniform)).clamp(0, 1)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_confidence_is_the_spread_of_the_pooled_distribution(channels_last: bool) -> None:
+    """Sure members: 1; two sure members that disagree: low; flat members: 0; the ab beside it
+    is exactly forward's."""
+    from autocolor.models.heads import BinsHead
+
+    heads = [BinsHead(4, temperature=0.5) for _ in range(2)]
+    features = torch.randn(1, 4, 3, 5, generator=torch.Generator().manual_seed(0))
+    for head in heads:
+        head.channels_last = channels_last
+    with torch.no_grad():
+        for head in heads:
+            torch.nn.init.normal_(head.conv.weight, std=0.5)
+        ab, confidence = heads[0].forward_members_confidence([features, features], heads)
+        assert torch.allclose(ab, heads[0].forward_members([features, features], heads),
+                              atol=1e-6)
+        assert confidence.shape == (1, 1, 3, 5)
+        logits = [head.logits(features) for head in heads]  # (1,Q,3,5) each
+        for y, x in ((0, 0), (2, 4)):
+            members = torch.stack([torch.softmax(m[0, :, y, x] / 0.5, 0) for m in logits])
+            assert float(confidence[0, 0, y, x]) == pytest.approx(
+                float(_spread_confidence_reference(members)), abs=1e-5)
+        for head, target in zip(heads, (0, Q - 1), strict=True):
+            head.conv.weight.zero_()
+            head.conv.bias.fill_(-40.0)
+            head.conv.bias[target] = 40.0
+        _, sure = heads[0].forward_members_confidence([features], heads[:1])
+        _, split = heads[0].forward_members_confidence([features, features], heads)
+        for head in heads:
+            head.conv.bias.zero_()
+        _, flat = heads[0].forward_members_confidence([features], heads[:1])
+    assert sure.min() > 0.999
+    assert split.max() < 0.2  # opposite corners of the grid: no idea between them
+    assert flat.max() < 0.01
+
+
+def test_forward_confidence_of_a_model() -> None:
+    torch.manual_seed(3)
+    model = create_model("lite0-unet", head="bins", members=2).eval()
+    l_norm = random_l_norm(2, 1, 64, 96)
+    with torch.inference_mode():
+        ab, confidence = model.forward_confidence(l_norm)
+        assert torch.equal(ab, model(l_norm))
+    assert confidence.shape == (2, 1, 64, 96)
+    assert 0 <= confidence.min() and confidence.max() <= 1 and confidence.std() > 0
+    with pytest.raises(NotImplementedError, match="no distribution"):
+        create_model("lite0-unet", head="regression").forward_confidence(l_norm)
+

@@ -66,7 +66,7 @@ def test_docs_and_openapi(make_client) -> None:
     schema = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert schema["required"] == ["image"]
     assert set(schema["properties"]) == {"image", "reference", "render_size", "saturation",
-                                         "format", "hints", "restore"}
+                                         "format", "hints", "restore", "confidence"}
     assert {"400", "413", "415", "503"} <= set(operation["responses"])
     assert "image/webp" in operation["responses"]["200"]["content"]
 
@@ -203,6 +203,7 @@ def test_answers_carry_provenance(make_client, make_photo, tiny_weights: Path, x
     ({"hints": json.dumps({"points": [{"x": 500, "y": 1, "color": "#fff"}]})}, ["outside"]),
     ({"colour": "red"}, ["unknown form field", "colour"]),
     ({"restore": "fading,sharpen"}, ["restore", "sharpen"]),
+    ({"confidence": "maybe"}, ["confidence", "true or false"]),
 ])
 def test_bad_options_are_400(make_client, gray_png, fields, words) -> None:
     client = make_client()
@@ -379,4 +380,30 @@ def test_restore_field(make_client, old_print, xmp_history_of, tiny_weights: Pat
     assert plain.status_code == 200 and xmp_history_of(plain.content) == []
     assert not np.array_equal(load_image(plain.content).lightness,
                               load_image(restored.content).lightness)
+
+
+def test_confidence_answers_a_zip(make_client, make_photo, serve_colorizer) -> None:
+    """confidence=true: a zip of the very result the plain request gets and its map, 8-bit at
+    the photo's size, as Colorizer.confidence_map makes it."""
+    import zipfile
+
+    from autocolor.images import load_image
+
+    photo = make_photo(96, 64)
+    client = make_client()
+    plain = client.post("/v1/colorize", files={"image": ("scan 1.png", photo)})
+    answer = client.post("/v1/colorize", files={"image": ("scan 1.png", photo)},
+                         data={"confidence": "true"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/zip"
+    assert 'filename="scan_1-color.zip"' in answer.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        assert archive.namelist() == ["scan_1-color.png", "scan_1-confidence.png"]
+        assert archive.read("scan_1-color.png") == plain.content
+        with Image.open(io.BytesIO(archive.read("scan_1-confidence.png"))) as image:
+            assert image.mode == "L" and image.size == (96, 64)
+            written = np.asarray(image)
+    loaded = load_image(photo)
+    [(_, sure)] = serve_colorizer.predict_confidence([loaded.lightness])
+    assert np.array_equal(written, serve_colorizer.confidence_map(sure, loaded.size))
 

@@ -135,12 +135,24 @@ class ModelHandle:
         """:attr:`xmp`, with the restoration steps that ran as its history."""
         return self.colorizer.xmp(True, tuple(restored))
 
-    def predict(self, lightness: np.ndarray, render_size: int) -> np.ndarray:
-        """Full-res L (H, W) -> ab_norm (2, h, w) at the render shape (small; upsample later)."""
+    @property
+    def has_confidence(self) -> bool:
+        """Whether the model says where its colours are guesses (a bins model)."""
+        return bool(self.colorizer.has_confidence)
+
+    def predict(self, lightness: np.ndarray, render_size: int
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Full-res L (H, W) -> (ab_norm (2, h, w) at the render shape (small; upsample later),
+        the (h, w) confidence or None when the model has none), in one network pass."""
         with self.lock:
-            ab_small = self.colorizer.predict_ab_norm([lightness], int(render_size))[0]
+            if self.has_confidence:
+                [(ab_small, sure)] = self.colorizer.predict_confidence([lightness],
+                                                                       int(render_size))
+            else:
+                ab_small = self.colorizer.predict_ab_norm([lightness], int(render_size))[0]
+                sure = None
         COUNTERS["predictions"] += 1
-        return np.asarray(ab_small, dtype=np.float32)
+        return np.asarray(ab_small, dtype=np.float32), sure
 
     def render(self, loaded: LoadedImage, ab_small: np.ndarray, saturation: float = 1.0,
                hints: HintSet | None = None, reference: np.ndarray | None = None) -> np.ndarray:
@@ -215,6 +227,8 @@ class Photo:
     # (model, render size, restored) -> ab_norm (2, h, w) at the render shape: a saturation or
     # hint change re-uses it instead of running the network again.
     predictions: dict[tuple[str, int, bool], np.ndarray] = field(default_factory=dict)
+    # The confidence beside each prediction, same keys ((h, w) in [0, 1]; absent: none).
+    confidences: dict[tuple[str, int, bool], np.ndarray] = field(default_factory=dict)
     # The photo with its lightness restored (autocolor.restore) and the steps that ran, made
     # once when the page first asks for it.
     restored: tuple[LoadedImage, tuple[str, ...]] | None = None
@@ -266,9 +280,21 @@ class Photo:
                    restore: bool = False) -> np.ndarray:
         key = (model.name_or_path, int(render_size), bool(restore))
         if key not in self.predictions:
-            self.predictions[key] = model.predict(self.source(restore).lightness,
-                                                  int(render_size))
+            ab_small, sure = model.predict(self.source(restore).lightness, int(render_size))
+            self.predictions[key] = ab_small
+            if sure is not None:
+                self.confidences[key] = sure
         return self.predictions[key]
+
+    def confidence_preview(self, model: ModelHandle, render_size: int,
+                           restore: bool = False) -> Image.Image | None:
+        """The coloured preview with the guesses shown: where the model is unsure, the photo
+        fades to red (:func:`confidence_overlay`); None when the model has no confidence."""
+        key = (model.name_or_path, int(render_size), bool(restore))
+        if self.preview is None or key not in self.confidences:
+            return None
+        shown = model.colorizer.confidence_map(self.confidences[key], self.preview.size)
+        return confidence_overlay(self.preview, shown)
 
     def _key(self, model: ModelHandle, render_size: int, saturation: float,
              reference_digest: str | None, restore: bool) -> tuple:
@@ -341,6 +367,16 @@ def preview_image(rgb: np.ndarray, alpha: np.ndarray | None = None,
         image.putalpha(Image.fromarray(_to_uint8(alpha), "L"))
     size = _preview_size(*image.size, max_side)
     return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
+def confidence_overlay(preview: Image.Image, confidence: np.ndarray) -> Image.Image:
+    """A preview and its (h, w) uint8 confidence map at the same size -> the preview where the
+    model was sure, fading to red where it guessed (0: all red at 65 %)."""
+    rgb = np.asarray(preview.convert("RGB"), dtype=np.float32)
+    unsure = (1.0 - confidence.astype(np.float32) / 255.0)[..., None] * np.float32(0.65)
+    red = np.array([230.0, 30.0, 30.0], np.float32)
+    return Image.fromarray(np.clip(rgb * (1 - unsure) + red * unsure + 0.5, 0, 255)
+                           .astype(np.uint8), "RGB")
 
 
 def gray_preview(loaded: LoadedImage, hints: Sequence[HintPoint] = (),

@@ -164,7 +164,12 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
                 f"{p.hex} at ({p.x:.0f}, {p.y:.0f})" for p in photo.hints))
     with right:
         st.markdown("**Coloured**")
-        st.image(photo.preview, width="stretch")
+        guesses = photo.confidence_preview(model, settings["render_size"], settings["restore"])
+        show = st.toggle("Where the colours are guesses", key=f"guesses::{file_id}",
+                         disabled=guesses is None,
+                         help="Red where the model was unsure of the colour (its confidence map; "
+                              "docs/confidence.md). The download is the plain result.")
+        st.image(guesses if show and guesses is not None else photo.preview, width="stretch")
     shown = photo.preview.size
     scaled = "" if shown == (width, height) else f" (shown at {shown[0]} x {shown[1]})"
     rgb, loaded, xmp = photo.rgb, photo.loaded, photo.xmp

@@ -78,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--degrade-seed", type=int, default=0, metavar="N",
         help="seed of the old-print copies (default: %(default)s)",
     )
+    parser.add_argument(
+        "--restore", action="store_true",
+        help="restore every input's lightness first, as colorize --restore does (auto steps); "
+        "with --degraded, how restoring changes the colour of old prints",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -129,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         degraded=args.degraded,
         degrade_seed=args.degrade_seed,
+        restore=args.restore,
         settings={
             "model": args.model,
             "backend": args.backend,

@@ -149,8 +149,14 @@ def evaluate_photos(
     settings: dict[str, Any] | None = None,
     degraded: str | None = None,
     degrade_seed: int = 0,
+    restore: bool = False,
 ) -> dict[str, Any]:
     """Score ``photos`` (see :func:`evaluate_folder`, which lists them for you).
+
+    ``restore``: every input's lightness, clean and old-print, goes through
+    ``autocolor.restore.restore_lightness(L, "auto")`` before it is coloured, as
+    ``autocolor colorize --restore`` does; the scores stay those of the colour: the original's
+    L joined with the predicted ab.
 
     ``degraded``: also colour an old-print copy of each photo (a preset of
     :data:`autocolor.degrade.PRESETS`, seeded by ``degrade_seed`` and the photo's name) and score
@@ -192,6 +198,10 @@ def evaluate_photos(
             if degraded:
                 inputs += [degraded_lightness(photo.name, rgb, degraded, degrade_seed)
                            for photo, rgb, _ in loaded]
+            if restore:
+                from autocolor.restore import restore_lightness
+
+                inputs = [restore_lightness(item).lightness for item in inputs]
             tick = time.perf_counter()
             predictions = _colorize(colorizer, inputs)
             seconds_colorize += time.perf_counter() - tick
@@ -250,6 +260,7 @@ def evaluate_photos(
             "downscaled_for_scoring": downscaled,
             "degraded": degraded,
             "degrade_seed": degrade_seed if degraded else None,
+            "restore": restore,
             **(settings or {}),
         },
         "summary": summarize(rows),
@@ -282,6 +293,7 @@ def evaluate_folder(
     settings: dict[str, Any] | None = None,
     degraded: str | None = None,
     degrade_seed: int = 0,
+    restore: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``colorizer`` on a training cache's ``split`` (train, val, test or all) or on
     every photo under a plain folder (``split`` ignored), the first ``limit`` by name.
@@ -295,7 +307,8 @@ def evaluate_folder(
     ``score_max_side`` (None: full size, the default) downscales photos whose long side is
     larger, after colourisation and for scoring only; the report says so.
 
-    ``degraded`` and ``degrade_seed``: see :func:`evaluate_photos` (old-print copies).
+    ``degraded``, ``degrade_seed`` and ``restore``: see :func:`evaluate_photos` (old-print
+    copies, restored first).
     """
     cache = is_cache(data_dir)
     photos = list_photos(data_dir, split if cache else None, limit, exclude=report_dir)
@@ -316,6 +329,7 @@ def evaluate_folder(
         settings={**info, **(settings or {})},
         degraded=degraded,
         degrade_seed=degrade_seed,
+        restore=restore,
     )
 
 

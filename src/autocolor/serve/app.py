@@ -14,9 +14,11 @@ and answered 500 with one line, never the traceback.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 import time
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -152,6 +154,16 @@ def result_name(upload_name: str, fmt: str) -> str:
     return f"{stem[:100]}-color.{SUFFIXES[fmt]}"
 
 
+def zip_answer(name: str, content: bytes, confidence: bytes) -> bytes:
+    """The answer to ``confidence=true``: a zip of the result (``name``) and its confidence map
+    (``<stem>-confidence.png``), stored uncompressed (both are compressed images already)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(name, content)
+        archive.writestr(f"{Path(name).stem.removesuffix('-color')}-confidence.png", confidence)
+    return buffer.getvalue()
+
+
 def _image_error(error: ImageError) -> ApiError:
     if isinstance(error, PixelLimitError):
         return ApiError(413, f"{error} (--max-pixels)")
@@ -178,8 +190,8 @@ class _HeldResponse(Response):
 
 
 _ERRORS = {
-    400: "a bad option or form: unknown field, render_size/saturation/format/hints/restore out "
-         "of range, hints off the photo",
+    400: "a bad option or form: unknown field, render_size/saturation/format/hints/restore/"
+         "confidence out of range, hints off the photo, confidence from a model without one",
     408: "the upload took longer than --timeout",
     413: "the upload is over --max-upload-mb, or the photo over --max-pixels (from its header)",
     415: "the file is not an image Pillow can read (or is empty, truncated or corrupt)",
@@ -205,6 +217,11 @@ _REQUEST_BODY = {
             "hints": {"type": "string",
                       "description": 'hints JSON, coordinates as stored in the file: '
                                      '{"points": [{"x": 120, "y": 45, "color": "#a0c040"}]}'},
+            "confidence": {"type": "string", "default": "false",
+                           "description": "true: answer a zip (application/zip) of the result "
+                                          "and <name>-confidence.png, an 8-bit gray map at the "
+                                          "photo's size: 255 where the model is sure of the "
+                                          "colour, 0 where it guessed"},
             "restore": {"type": "string", "default": "false",
                         "description": "restore the old print before colouring it: false "
                                        "(default), true or auto (the steps whose damage is "
@@ -304,14 +321,15 @@ def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> 
             except ImageError as error:
                 raise _image_error(error) from None
 
-            def work() -> tuple[bytes, str]:
+            def work() -> tuple[bytes, str, bytes | None]:
                 return job.colorize(colorizer, form.files["image"], options, config.max_pixels,
                                     form.files.get("reference"), xmp, credentials,
                                     form.image_name)
 
             remaining = config.timeout_s - (time.monotonic() - started)
             try:
-                content, fmt = await worker.run(ticket, work, max(remaining, 0.001))
+                content, fmt, confidence = await worker.run(ticket, work,
+                                                            max(remaining, 0.001))
             except TimeoutError:
                 raise ApiError(503, f"not coloured within {config.timeout_s:g} s (--timeout); "
                                     "the server is busy",
@@ -321,9 +339,13 @@ def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> 
             except ValueError as error:  # hints off the photo, among others
                 raise ApiError(400, str(error).splitlines()[0]) from None
             form.files.clear()  # the upload is no longer needed while the answer is sent
-            disposition = f'inline; filename="{result_name(form.image_name, fmt)}"'
+            name, media_type = result_name(form.image_name, fmt), OUTPUT_FORMATS[fmt]
+            if confidence is not None:  # the result and its map, side by side in a zip
+                content = zip_answer(name, content, confidence)
+                name, media_type = f"{Path(name).stem}.zip", "application/zip"
+            disposition = f'inline; filename="{name}"'
             handed_over = True
-            return _HeldResponse(ticket, content=content, media_type=OUTPUT_FORMATS[fmt],
+            return _HeldResponse(ticket, content=content, media_type=media_type,
                                  headers={"Content-Disposition": disposition})
         finally:
             if not handed_over:

@@ -11,9 +11,13 @@ runs on the worker thread: :func:`autocolor.images.load_image`,
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
 
 from autocolor.hints import HintError, HintSet
 from autocolor.image_output import OUTPUT_FORMATS, default_format, fit_format, image_bytes
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     from autocolor.credentials import ContentCredentials
 
 # Form fields besides the files, and what each takes (the OpenAPI description says the same).
-TEXT_FIELDS = ("render_size", "saturation", "format", "hints", "restore")
+TEXT_FIELDS = ("render_size", "saturation", "format", "hints", "restore", "confidence")
 # The restore field's words for "no" and for "auto" (any other value names the steps).
 RESTORE_OFF = ("", "0", "false", "no", "off")
 RESTORE_AUTO = ("1", "true", "yes", "on", "auto")
@@ -46,6 +50,7 @@ class Options:
     format: str | None = None  # a key of OUTPUT_FORMATS
     hints: HintSet | None = None  # coordinates as stored in the file (as --hints)
     restore: str | tuple[str, ...] | None = None  # as Colorizer.plan's restore (None: never)
+    confidence: bool = False  # answer a zip: the result and its confidence map
 
 
 def parse_options(fields: dict[str, str]) -> Options:
@@ -89,7 +94,11 @@ def parse_options(fields: dict[str, str]) -> Options:
             hints = HintSet.from_json(fields["hints"].encode("utf-8"))
         except HintError as error:
             raise OptionError(f"hints: {error}") from None
-    return Options(render_size, saturation, fmt, hints, parse_restore(fields.get("restore", "")))
+    confidence = fields.get("confidence", "").strip().lower()
+    if confidence not in RESTORE_OFF + ("1", "true", "yes", "on"):
+        raise OptionError(f"confidence must be true or false, got {fields['confidence']!r}")
+    return Options(render_size, saturation, fmt, hints, parse_restore(fields.get("restore", "")),
+                   confidence not in RESTORE_OFF)
 
 
 def parse_restore(value: str) -> str | tuple[str, ...] | None:
@@ -130,7 +139,7 @@ def check_header(data: bytes, max_pixels: int, name: str) -> str | None:
 def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
              reference: bytes | None = None, xmp: bytes | None = None,
              credentials: ContentCredentials | None = None,
-             image_name: str = "image") -> tuple[bytes, str]:
+             image_name: str = "image") -> tuple[bytes, str, bytes | None]:
     """Colour one upload as ``autocolor colorize`` colours a file with the same options;
     -> (the encoded result, its format). Runs on the worker thread.
 
@@ -138,7 +147,8 @@ def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
     else becomes PNG); a photo the format cannot hold (16 bits, or alpha in a JPEG) becomes PNG.
     ``xmp`` as for :func:`autocolor.image_output.save_image` (with the restoration's history
     added when the photo was restored); ``credentials`` sign the result, with the upload
-    (``image_name``) as the manifest's ingredient.
+    (``image_name``) as the manifest's ingredient. The third item is the confidence map as an
+    8-bit PNG when ``options.confidence`` (else None).
 
     Raises:
         autocolor.images.ImageError: the photo or the reference cannot be read (413 for
@@ -152,12 +162,24 @@ def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
     plan = colorizer.plan(loaded, hints=options.hints, hints_as_stored=True, reference=prepared,
                           saturation=options.saturation, name="image",
                           restore=options.restore)
-    rgb = colorizer.colorize_plans([plan], options.render_size)[0]
+    confidence_png = None
+    if options.confidence:
+        [(rgb, confidence)] = colorizer.colorize_plans_confidence([plan], options.render_size)
+        confidence_png = gray_png(confidence)
+    else:
+        rgb = colorizer.colorize_plans([plan], options.render_size)[0]
     fmt = fit_format(options.format or default_format(loaded.format), loaded)
     steps = plan.restored_steps
     if steps and xmp is not None:
         xmp = colorizer.xmp(True, steps)
     data = image_bytes(rgb, plan.loaded, fmt, xmp)
-    if credentials is None:
-        return data, fmt
-    return credentials.for_photo(image, image_name or "image", steps)(data, fmt), fmt
+    if credentials is not None:
+        data = credentials.for_photo(image, image_name or "image", steps)(data, fmt)
+    return data, fmt, confidence_png
+
+
+def gray_png(image: np.ndarray) -> bytes:
+    """(H, W) uint8 -> an 8-bit gray PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(image, "L").save(buffer, format="PNG")
+    return buffer.getvalue()
