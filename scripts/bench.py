@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from timing import median_seconds  # scripts/, beside this file
 
 # As `autocolor colorize` does for its torch backend (autocolor.infer.cli): OpenMP threads that
 # sleep instead of spinning. On a shared machine spinning made the torch backend several times
@@ -190,17 +191,6 @@ def prepare_weights(workdir: Path) -> dict[str, Weights]:
 
 
 # -- timing helpers -----------------------------------------------------------------------------
-
-def median_seconds(function, runs: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
 
 def interleaved_latency(runners_by_model: dict[str, dict[str, object]], runs: int
                         ) -> dict[tuple[str, str, int], float]:

@@ -11,12 +11,12 @@ Needs torch with CUDA, numpy, safetensors; onnx + onnxscript + onnxruntime-gpu f
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import types
 from pathlib import Path
+
+from timing import median_seconds  # scripts/, beside this file
 
 ROOT = Path(__file__).resolve().parents[1]
 if (ROOT / "src" / "autocolor").is_dir() and str(ROOT / "src") not in sys.path:
@@ -54,16 +54,7 @@ def render_shape(render_size: int) -> tuple[int, int]:
 
 
 def median_ms(function, synchronize, runs: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        function()
-    synchronize()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        synchronize()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return 1000 * median_seconds(function, runs, warmup, synchronize)
 
 
 def torch_rows(create_model, name: str, sizes, batches, runs: int) -> list[tuple]:

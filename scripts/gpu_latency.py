@@ -6,27 +6,17 @@ render sizes 256 and 512, and photos/s at batch 32 x 256 px. Prints a Markdown t
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import torch
+from timing import median_seconds  # scripts/, beside this file
 
 from autocolor.weights import load_model
 
 
-def median_seconds(model, batch: torch.Tensor, runs: int = 30) -> float:
+def model_seconds(model, batch: torch.Tensor, runs: int = 30) -> float:
     with torch.inference_mode():
-        for _ in range(5):
-            model(batch)
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            model(batch)
-            torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        return median_seconds(lambda: model(batch), runs, 5, torch.cuda.synchronize)
 
 
 def main() -> None:
@@ -37,7 +27,7 @@ def main() -> None:
         model, metadata = load_model(path, device=device)
         for size, batch_size in ((256, 1), (512, 1), (256, 32)):
             batch = torch.zeros(batch_size, 1, size, size, device=device)
-            seconds = median_seconds(model, batch)
+            seconds = model_seconds(model, batch)
             print(f"| {metadata.get('architecture')} ({path.split('/')[-2]}) | {size} | "
                   f"{batch_size} | {seconds * 1000:.2f} | {batch_size / seconds:.0f} |")
 

@@ -44,11 +44,11 @@ def test_packet_says_a_trained_model_made_it(xmp_of) -> None:
 def test_packet_escapes_names() -> None:
     import xml.etree.ElementTree as ET
 
-    packet = Provenance('my "best" <model> & co.safetensors', SHA).xmp()
+    name = 'my "best" <model> & co\'s\tnew\nline.safetensors'
+    packet = Provenance(name, SHA).xmp()
     root = ET.fromstring(packet)  # still well-formed XML
     description = next(root.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description"))
-    assert description.get("{http://iptc.org/std/Iptc4xmpExt/2008-02-29/}AISystemUsed") == \
-        'my "best" <model> & co.safetensors'
+    assert description.get("{http://iptc.org/std/Iptc4xmpExt/2008-02-29/}AISystemUsed") == name
 
 
 def test_provenance_checks_the_digest_and_hashes_files(tmp_path: Path) -> None:

@@ -24,12 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autocolor.errors import first_line
+from autocolor.image_output import OUTPUT_FORMATS
 from autocolor.provenance import Provenance
 
 ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
-# Media types c2pa-python embeds into, per output format.
-MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp",
-               "tiff": "image/tiff"}
+# Media types c2pa-python embeds into, per output format: every format autocolor writes.
+MEDIA_TYPES = OUTPUT_FORMATS
 # The input's instance id in the manifest: c2pa.opened names it.
 INGREDIENT_ID = "autocolor:input"
 
@@ -105,7 +106,7 @@ class ContentCredentials:
                          "instance_id": INGREDIENT_ID}, media_type(source), io.BytesIO(source))
                 builder.sign(signer, MEDIA_TYPES[fmt], io.BytesIO(data), signed)
         except c2pa.C2paError as error:
-            raise ValueError(f"C2PA signing failed: {str(error).splitlines()[0]}") from None
+            raise ValueError(f"C2PA signing failed: {first_line(error)}") from None
         return signed.getvalue()
 
     def for_photo(self, source: bytes | None, source_name: str = "input",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -37,6 +38,26 @@ OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"
 # zlib level of PNG outputs: level 6 took 15% longer than 1 on a 12 MP photo for files 0.1% to
 # 4% smaller (photos with grain hardly compress losslessly).
 PNG_COMPRESS_LEVEL = 1
+
+
+def result_name(upload_name: str, suffix: str, fallback: str = "photo") -> str:
+    """A result's file name from the name it came with: ``scan 1.tif`` and ``.png`` ->
+    ``scan_1-color.png`` (characters that are not safe in an HTTP header or on every disk become
+    ``_``; ``fallback`` when nothing is left). The web app's downloads and the API's answers."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload_name).stem).strip("._") or fallback
+    return f"{stem[:100]}-color{suffix}"
+
+
+def gray_png(image: np.ndarray) -> bytes:
+    """An (H, W) bool mask (255 where true) or uint8 map -> an 8-bit gray PNG (the restore
+    masks and the confidence maps)."""
+    array = np.asarray(image)
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    buffer = io.BytesIO()
+    Image.fromarray(array.astype(np.uint8, copy=False), "L").save(
+        buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
 
 
 def output_suffix(input_path: str | os.PathLike) -> str:

@@ -26,10 +26,16 @@ from autocolor.color.lab_numpy import (
     scratch,
     srgb_to_linear,
 )
+from autocolor.errors import first_line
 
 # 100 megapixels: a 24 MP photo passes with room; a 20000 x 20000 "bomb" (400 MP) does not.
 # Peak memory is about 40 bytes per pixel, so the default bounds a job to about 4 GB.
 DEFAULT_MAX_PIXELS = 100_000_000
+# A process that serves many people (the web app, the HTTP API) holds each one's photo in its
+# own memory: 40 MP keeps one job near 1.6 GB on a shared server.
+SHARED_MAX_PIXELS = 40_000_000
+# A film's frames: 8K UHD passes (a frame is held a few times over along the frame pipeline).
+FRAME_MAX_PIXELS = 7680 * 4320
 INPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".jfif",
                   ".jp2", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".mpo"}
 # A photo whose chroma spread (Lab units) is below this is treated as black and white.
@@ -161,11 +167,6 @@ def _rgb_icc_profile(icc: bytes | None) -> bytes | None:
     return icc if icc and len(icc) >= 20 and icc[16:20] == b"RGB " else None
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error)
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def open_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
                name: str | None = None) -> Image.Image:
     """Open a photo file or its bytes without decoding pixels; refuse empty data, non-images and
@@ -197,7 +198,7 @@ def open_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_
     except Image.DecompressionBombError as error:
         raise PixelLimitError(label, f"too many pixels (limit {max_pixels:,}): {error}") from error
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise ImageError(label, f"corrupt or truncated image ({_first_line(error)})") from error
+        raise ImageError(label, f"corrupt or truncated image ({first_line(error)})") from error
     width, height = image.size
     if width * height > max_pixels:
         image.close()
@@ -222,7 +223,7 @@ def load_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise ImageError(label, f"corrupt or truncated image ({_first_line(error)})") from error
+        raise ImageError(label, f"corrupt or truncated image ({first_line(error)})") from error
     except MemoryError as error:
         raise ImageError(label, "not enough memory to decode this image") from error
 
@@ -281,7 +282,7 @@ def load_rgb(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_PI
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
-        raise ImageError(label, f"corrupt or truncated image ({_first_line(error)})") from error
+        raise ImageError(label, f"corrupt or truncated image ({first_line(error)})") from error
     except MemoryError as error:
         raise ImageError(label, "not enough memory to decode this image") from error
 

@@ -22,7 +22,7 @@ def test_an_upload_is_coloured_with_previews_and_sound(model, clip_bytes):
     seen = []
     clip = video.colour_clip(model, clip_bytes(9, audio=True), "home movie.mp4", 256, 1.0,
                              on_progress=lambda done, total: seen.append((done, total)))
-    assert clip.name == "home movie-color.mp4" and clip.mime == "video/mp4"
+    assert clip.name == "home_movie-color.mp4" and clip.mime == "video/mp4"
     assert clip.frames == 9 and clip.cuts == [0]
     assert seen[0] == (0, 9) and seen[-1] == (9, 9)
     assert [index for index, _, _ in clip.previews] == [0, 4, 8]
@@ -52,5 +52,5 @@ def test_errors_name_the_upload(model, clip_bytes):
 
 
 def test_result_name():
-    assert video.result_name("reel 1.MOV") == "reel 1-color.mp4"
+    assert video.result_name("reel 1.MOV") == "reel_1-color.mp4"
     assert video.result_name("", ".mkv") == "video-color.mkv"

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from autocolor.models import create_model, list_models, register_model, registry
+from autocolor.models.base import ColorizationModel
 from autocolor.models.heads import BinsHead, RegressionHead
 
 
@@ -35,21 +36,48 @@ def test_duplicate_registration_is_refused(scratch_registry: dict) -> None:
     assert scratch_registry["lite0-unet"] is registry._REGISTRY["lite0-unet"]
 
 
+class Tiny(ColorizationModel):
+    """The smallest model that keeps the contract."""
+
+    def __init__(self, width: int = 1) -> None:
+        super().__init__()
+        self.encoder = torch.nn.Conv2d(1, width, 1)
+        self.head = torch.nn.Conv2d(width, 2, 1)
+
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(l_norm))
+
+
 def test_register_and_create(scratch_registry: dict) -> None:
     calls = []
 
-    @register_model("test-identity")
-    def factory(pretrained: bool = False, width: int = 1) -> torch.nn.Module:
+    @register_model("test-tiny")
+    def factory(pretrained: bool = False, width: int = 1) -> Tiny:
         calls.append((pretrained, width))
-        return torch.nn.Identity()
+        return Tiny(width)
 
-    assert "test-identity" in list_models()
-    model = create_model("test-identity", pretrained=True, width=3)
-    assert isinstance(model, torch.nn.Identity)
+    assert "test-tiny" in list_models()
+    model = create_model("test-tiny", pretrained=True, width=3)
+    assert isinstance(model, Tiny)
     assert calls == [(True, 3)]
-    assert model.architecture == "test-identity"
+    assert model.architecture == "test-tiny" and model.model_kwargs == {"width": 3}
     with pytest.raises(ValueError, match="already registered"):
-        register_model("test-identity")(factory)
+        register_model("test-tiny")(factory)
+
+
+def test_models_that_break_the_contract_are_refused(scratch_registry: dict) -> None:
+    register_model("test-identity")(lambda pretrained=False: torch.nn.Identity())
+    with pytest.raises(TypeError, match="made a Identity, not a ColorizationModel"):
+        create_model("test-identity")
+
+    class Headless(Tiny):
+        def __init__(self) -> None:
+            super().__init__()
+            del self.head
+
+    register_model("test-headless")(lambda pretrained=False: Headless())
+    with pytest.raises(TypeError, match="has no head module"):
+        create_model("test-headless")
 
 
 def test_kwargs_reach_the_factory_and_architecture_is_recorded() -> None:

@@ -24,14 +24,22 @@ from PIL import Image, ImageDraw
 from autocolor.hints import HintPoint, HintSet
 from autocolor.hints.reference import REFERENCE_MAX_SIDE
 from autocolor.image_output import image_bytes
-from autocolor.images import ImageError, LoadedImage, lab_to_rgb_array, load_image, load_rgb
+from autocolor.image_output import result_name as output_result_name
+from autocolor.images import (
+    SHARED_MAX_PIXELS,
+    ImageError,
+    LoadedImage,
+    lab_to_rgb_array,
+    load_image,
+    load_rgb,
+)
 
 # File types the uploader offers (Pillow reads more; these are the ones the page promises).
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp")
 # The app holds each photo in memory (about 7 bytes a pixel between the lightness and the
-# result, ~40 while colouring); 40 MP keeps one job near 1.6 GB on a shared server. Command-line
+# result, ~40 while colouring): images.SHARED_MAX_PIXELS, as the HTTP API. Command-line
 # `autocolor colorize` allows 100 MP (images.DEFAULT_MAX_PIXELS).
-APP_MAX_PIXELS = 40_000_000
+APP_MAX_PIXELS = SHARED_MAX_PIXELS
 # Largest upload in MB (Streamlit's server.maxUploadSize): a 40 MP 16-bit TIFF is ~240 MB, an
 # 8-bit one ~120 MB; JPEGs of that size are ~20 MB.
 APP_MAX_UPLOAD_MB = 200
@@ -182,11 +190,6 @@ def load_model(name_or_path: str, max_pixels: int | None = None) -> ModelHandle:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error)
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def decode_upload(data: bytes, name: str, max_pixels: int = APP_MAX_PIXELS) -> LoadedImage:
@@ -434,9 +437,8 @@ def hex_to_rgb(color: str) -> tuple[int, int, int]:
 
 
 def result_name(upload_name: str) -> str:
-    """``photo.jpg`` -> ``photo-color.png``."""
-    stem = Path(upload_name).stem or "photo"
-    return f"{stem}-color.png"
+    """``photo.jpg`` -> ``photo-color.png`` (:func:`autocolor.image_output.result_name`)."""
+    return output_result_name(upload_name, ".png")
 
 
 def png_bytes(rgb: np.ndarray, loaded: LoadedImage, xmp: bytes | None = None,

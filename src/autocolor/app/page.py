@@ -15,6 +15,7 @@ import os
 import streamlit as st
 
 from autocolor.app import logic
+from autocolor.errors import first_line
 from autocolor.images import ImageError
 
 LOGGER = logging.getLogger("autocolor.app")
@@ -46,7 +47,7 @@ def sidebar(choices: dict[str, str], default: str) -> tuple[logic.ModelHandle | 
         model = get_model(choices[label])
     except Exception as error:  # noqa: BLE001 - a broken weights file must not crash the page
         LOGGER.exception("cannot load model %s", choices[label])
-        st.sidebar.error(f"Cannot load the model {label!r}: {logic.first_line(error)}")
+        st.sidebar.error(f"Cannot load the model {label!r}: {first_line(error)}")
         return None, {}
     sizes = logic.render_size_options(model.render_size)
     render_size = st.sidebar.select_slider(
@@ -141,7 +142,7 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
                              restore=settings["restore"])
     except Exception as error:  # noqa: BLE001 - show a line, keep the page alive
         LOGGER.exception("colouring %s failed", photo.name)
-        st.error(f"Could not colour {photo.name}: {logic.first_line(error)}")
+        st.error(f"Could not colour {photo.name}: {first_line(error)}")
         return False
 
     left, right = st.columns(2)
@@ -287,7 +288,7 @@ def video_section(model: logic.ModelHandle | None, settings: dict) -> None:
         except Exception as error:  # noqa: BLE001 - show a line, keep the page alive
             LOGGER.exception("colouring %s failed", upload.name)
             progress.empty()
-            st.error(f"Could not colour {upload.name}: {logic.first_line(error)}")
+            st.error(f"Could not colour {upload.name}: {first_line(error)}")
             return
         progress.empty()
         clips[key] = clip

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from autocolor.image_output import result_name as output_result_name
+
 # File types the Video tab offers (FFmpeg reads more).
 VIDEO_TYPES = ("mp4", "m4v", "mov", "mkv", "avi", "webm", "mpg", "mpeg")
 # A clip is coloured while the page waits: at most a minute at 25 frames/s, at most Full HD.
@@ -37,7 +39,8 @@ class ColouredClip:
 
 
 def result_name(upload_name: str, suffix: str = ".mp4") -> str:
-    return f"{Path(upload_name).stem or 'video'}-color{suffix}"
+    """``reel 1.MOV`` -> ``reel_1-color.mp4`` (:func:`autocolor.image_output.result_name`)."""
+    return output_result_name(upload_name, suffix, "video")
 
 
 def colour_clip(model, data: bytes, name: str, render_size: int, saturation: float,

@@ -44,9 +44,22 @@ class TorchBackend:
             raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
         self.torch = torch
         self.device = device
-        self.path = Path(weights)
+        self.path: Path | None = Path(weights)
         self.model, self.metadata = load_model(weights, device=device)
         self.has_confidence = getattr(self.model, "head_type", None) == "bins"
+
+    @classmethod
+    def from_model(cls, model: Any, device: str = "cpu",
+                   metadata: dict[str, Any] | None = None) -> TorchBackend:
+        """A model already in memory (training's decoding sweep scores the model being
+        trained); it runs no file, so outputs carry no model hash (``path`` is None)."""
+        import torch
+
+        backend = cls.__new__(cls)
+        backend.torch, backend.device, backend.path = torch, str(device), None
+        backend.model, backend.metadata = model, dict(metadata or {})
+        backend.has_confidence = getattr(model, "head_type", None) == "bins"
+        return backend
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:
         torch = self.torch

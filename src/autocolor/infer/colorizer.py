@@ -294,15 +294,18 @@ class Colorizer:
         confidence times 255. ``raw``: the (H, W) float32 raw confidence instead.
         """
         width, height = size
-        small = Image.fromarray(np.ascontiguousarray(confidence, dtype=np.float32), "F")
-        full = np.asarray(small.resize((width, height), Image.BILINEAR), dtype=np.float32)
+        confidence = np.ascontiguousarray(confidence, dtype=np.float32)
         if raw:
-            return full
+            small = Image.fromarray(confidence, "F")
+            return np.asarray(small.resize((width, height), Image.BILINEAR), dtype=np.float32)
+        # Calibrated and made 8-bit at the render size, then resized as 8-bit: on a 12 MP photo
+        # the full-size float map, its table lookup and its rounding took 0.4 s.
         deciles = self._confidence_deciles()
         if deciles is not None:
-            full = np.interp(full, deciles, np.linspace(0.0, 1.0, len(deciles))).astype(
-                np.float32)
-        return np.clip(full * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+            confidence = np.interp(confidence, deciles,
+                                   np.linspace(0.0, 1.0, len(deciles))).astype(np.float32)
+        codes = np.clip(confidence * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
+        return np.asarray(Image.fromarray(codes, "L").resize((width, height), Image.BILINEAR))
 
     def _confidence_deciles(self) -> np.ndarray | None:
         """The validation deciles of this model's raw confidence, when they were measured for

@@ -85,7 +85,7 @@ def settings_for(args, hints, reference) -> RaySettings:
     backend = args.backend if args.device == "cpu" or args.backend != "auto" else "torch"
     probe = Colorizer.from_pretrained(model, backend=backend, device="cpu",
                                       render_size=args.render_size, max_pixels=args.max_pixels)
-    from autocolor.infer.cli import output_marks
+    from autocolor.batch import output_marks
 
     xmp, credentials = output_marks(args, probe)  # of the file the actors run
     return RaySettings(model=model, backend=args.backend, device=args.device,
@@ -122,7 +122,7 @@ def _one_core() -> None:
 
 
 def _failure(source: str, error: Exception) -> str:
-    from autocolor.infer.cli import error_line
+    from autocolor.batch import error_line
 
     return error_line(source, error)
 
@@ -402,7 +402,7 @@ def colorize_jobs(jobs: list[tuple[int, str, str, str]], settings: RaySettings, 
         message = starved(pool, settings.actor_cpus, resources.get("CPU", 0))
         if message:  # the pipeline would wait forever for a CPU to decode on
             if started_here and not address:  # a local runtime does not grow
-                from autocolor.infer.cli import Refused
+                from autocolor.batch import Refused
 
                 raise Refused(message)
             print(f"warning: {message} (unless the cluster grows)", file=sys.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
+
 from autocolor.models.base import ColorizationModel
 
 ModelFactory = Callable[..., ColorizationModel]
@@ -30,8 +32,9 @@ def list_models() -> list[str]:
 def create_model(name: str, pretrained: bool = False, **kwargs: object) -> ColorizationModel:
     """Build a registered colorization model mapping L_norm (B,1,H,W) -> ab_norm (B,2,H,W).
 
-    Every built-in model is a :class:`~autocolor.models.base.ColorizationModel`, the interface
-    training and export rely on (they refuse anything else).
+    Every model is a :class:`~autocolor.models.base.ColorizationModel` with an ``encoder`` and a
+    ``head`` module, the interface training and export rely on; a factory that makes anything
+    else is refused here (TypeError).
 
     Args:
         name: one of :func:`list_models`.
@@ -41,6 +44,15 @@ def create_model(name: str, pretrained: bool = False, **kwargs: object) -> Color
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     model = _REGISTRY[name](pretrained=pretrained, **kwargs)
+    if not isinstance(model, ColorizationModel):
+        raise TypeError(f"model {name!r}: its factory made a {type(model).__name__}, not a "
+                        "ColorizationModel (autocolor.models.base), which training and export "
+                        "need")
+    missing = [part for part in ("encoder", "head") if not isinstance(
+        getattr(model, part, None), torch.nn.Module)]
+    if missing:
+        raise TypeError(f"model {name!r} has no {' or '.join(missing)} module (the "
+                        "ColorizationModel contract)")
     model.architecture = name  # recorded in weights metadata, with the kwargs that shape it
     model.model_kwargs = {k: v for k, v in kwargs.items() if k != "encoder_weights"}
     return model

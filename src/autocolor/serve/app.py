@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
 import time
 import zipfile
 from collections.abc import AsyncIterator
@@ -35,7 +34,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from autocolor import __version__
-from autocolor.image_output import OUTPUT_FORMATS
+from autocolor.errors import first_line
+from autocolor.image_output import OUTPUT_FORMATS, OUTPUT_SUFFIXES, result_name
 from autocolor.images import ImageError, PixelLimitError
 from autocolor.serve import job
 from autocolor.serve.config import MAX_RENDER_SIZE, ServeConfig
@@ -44,7 +44,6 @@ from autocolor.serve.worker import QueueFull, Ticket, Worker
 LOGGER = logging.getLogger("autocolor.serve")
 # Text fields are small (the hints JSON is the largest); a bigger one is a mistake or an attack.
 MAX_FIELD_BYTES = 1024 * 1024
-SUFFIXES = {"png": "png", "jpeg": "jpg", "webp": "webp", "tiff": "tif"}
 
 
 class ApiError(Exception):
@@ -146,12 +145,6 @@ async def read_form(request: Request, limit: int) -> Form:
     if "image" not in files:
         raise ApiError(400, "no photo: send it as a file in the form field 'image'")
     return Form(fields, files, image_name)
-
-
-def result_name(upload_name: str, fmt: str) -> str:
-    """``scan 1.tif`` -> ``scan_1-color.png``: the answer's file name, safe in a header."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(upload_name).stem).strip("._") or "photo"
-    return f"{stem[:100]}-color.{SUFFIXES[fmt]}"
 
 
 def zip_answer(name: str, content: bytes, confidence: bytes) -> bytes:
@@ -271,7 +264,7 @@ def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> 
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         LOGGER.error("unexpected error on %s %s", request.method, request.url.path,
                      exc_info=error)
-        line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        line = first_line(error)
         return JSONResponse({"error": f"internal error: {line}"}, status_code=500)
 
     @app.get("/health", response_model=Health, summary="the server, its model and its queue")
@@ -337,9 +330,10 @@ def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> 
             except ImageError as error:
                 raise _image_error(error) from None
             except ValueError as error:  # hints off the photo, among others
-                raise ApiError(400, str(error).splitlines()[0]) from None
+                raise ApiError(400, first_line(error)) from None
             form.files.clear()  # the upload is no longer needed while the answer is sent
-            name, media_type = result_name(form.image_name, fmt), OUTPUT_FORMATS[fmt]
+            name = result_name(form.image_name, OUTPUT_SUFFIXES[fmt][0])
+            media_type = OUTPUT_FORMATS[fmt]
             if confidence is not None:  # the result and its map, side by side in a zip
                 content = zip_answer(name, content, confidence)
                 name, media_type = f"{Path(name).stem}.zip", "application/zip"

@@ -11,6 +11,7 @@ import os
 import sys
 
 from autocolor.credentials import add_c2pa_arguments, content_credentials
+from autocolor.errors import first_line
 from autocolor.serve.config import ServeConfig
 
 DEFAULTS = ServeConfig()
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         colorizer = load_colorizer(config)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"error: --model {config.model}: {str(error).splitlines()[0]}", file=sys.stderr)
+        print(f"error: --model {config.model}: {first_line(error)}", file=sys.stderr)
         return 1
     try:
         credentials = content_credentials(args, colorizer.provenance)

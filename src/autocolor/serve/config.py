@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from autocolor.app.logic import APP_MAX_PIXELS
+from autocolor.images import SHARED_MAX_PIXELS
 
 # The largest render size a request may ask for: the network's memory grows with its square
 # (2048 x 1536 renders hold ~1.3 GB of activations in the bins head on the CPU).
@@ -30,7 +30,7 @@ class ServeConfig:
     max_upload_mb: float = 50.0  # the whole request body: a 12 MP 8-bit TIFF is 36 MB
     # As the web app: every client's photo shares this process's memory, so less than the
     # command line's 100 MP.
-    max_pixels: int = APP_MAX_PIXELS
+    max_pixels: int = SHARED_MAX_PIXELS
     # Requests admitted at once, the one being coloured included; more get 503 + Retry-After.
     # A photo takes ~0.5 s on 2 cores, so 16 is a few seconds of work: a client that waits
     # longer is better told to come back.

@@ -11,16 +11,18 @@ runs on the worker thread: :func:`autocolor.images.load_image`,
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from PIL import Image
-
 from autocolor.hints import HintError, HintSet
-from autocolor.image_output import OUTPUT_FORMATS, default_format, fit_format, image_bytes
+from autocolor.image_output import (
+    OUTPUT_FORMATS,
+    default_format,
+    fit_format,
+    gray_png,
+    image_bytes,
+)
 from autocolor.images import load_image, open_image
 from autocolor.infer.colorizer import reference_rgb
 from autocolor.serve.config import MAX_RENDER_SIZE
@@ -176,10 +178,3 @@ def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
     if credentials is not None:
         data = credentials.for_photo(image, image_name or "image", steps)(data, fmt)
     return data, fmt, confidence_png
-
-
-def gray_png(image: np.ndarray) -> bytes:
-    """(H, W) uint8 -> an 8-bit gray PNG."""
-    buffer = io.BytesIO()
-    Image.fromarray(image, "L").save(buffer, format="PNG")
-    return buffer.getvalue()

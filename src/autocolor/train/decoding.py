@@ -21,9 +21,7 @@ from __future__ import annotations
 import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 
 from autocolor.models.base import ColorizationModel
@@ -45,22 +43,6 @@ class DecodingScore:
     old_ab_shift: float = 0.0
 
 
-class InMemoryBackend:
-    """The model being trained as a :class:`~autocolor.infer.backends.Backend`."""
-
-    name = "torch"
-
-    def __init__(self, model: ColorizationModel, device: torch.device,
-                 metadata: dict[str, Any]) -> None:
-        self.model, self.device, self.metadata = model, str(device.type), metadata
-        self._device = device
-
-    @torch.inference_mode()
-    def predict(self, l_norm: np.ndarray) -> np.ndarray:
-        batch = torch.from_numpy(np.ascontiguousarray(l_norm, dtype=np.float32)).to(self._device)
-        return self.model(batch).float().cpu().numpy()  # (B,2,h,w)
-
-
 def score_decoding(model: ColorizationModel, data_dir: str | Path, render_size: int,
                    device: torch.device, temperature: float,
                    gate: tuple[float, float] | None, degraded: str | None = None
@@ -68,11 +50,12 @@ def score_decoding(model: ColorizationModel, data_dir: str | Path, render_size: 
     """Set the head's decoding and score the validation photos next to gray (and their
     old-print copies made with the ``degraded`` preset, when given)."""
     from autocolor.evaluate import evaluate_folder
+    from autocolor.infer.backends import TorchBackend
     from autocolor.infer.colorizer import Colorizer
 
     model.eval()
     model.set_decoding(temperature, gate)
-    colorizer = Colorizer(InMemoryBackend(model, device, {"render_size": render_size}),
+    colorizer = Colorizer(TorchBackend.from_model(model, device.type, {"render_size": render_size}),
                           render_size=render_size)
     summary = evaluate_folder(colorizer, data_dir, split="val", progress=False,
                               degraded=degraded)["summary"]

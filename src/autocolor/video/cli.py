@@ -17,11 +17,10 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autocolor.infer.cli import Refused, add_restore_arguments, restore_option
+from autocolor.batch import Refused, add_restore_arguments, restore_option
+from autocolor.errors import first_line
+from autocolor.images import FRAME_MAX_PIXELS
 from autocolor.video.io import CONTAINER_FORMATS, DEFAULT_CRF, DEFAULT_PRESET, INPUT_SUFFIXES
-
-# Refuse frames larger than this by default: 8K UHD passes.
-DEFAULT_MAX_PIXELS = 7680 * 4320
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-provenance", action="store_true",
                         help="leave out the tags saying a trained model coloured the film")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
-                        help=f"refuse larger frames (default {DEFAULT_MAX_PIXELS:,})")
+    parser.add_argument("--max-pixels", type=int, default=FRAME_MAX_PIXELS,
+                        help=f"refuse larger frames (default {FRAME_MAX_PIXELS:,}: 8K UHD)")
     add_restore_arguments(parser, "film")
 
 
@@ -212,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
             bar.write(f"error: {error}", file=sys.stderr)
         except (ValueError, OSError) as error:
             failures += 1
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            reason = first_line(error)
             bar.write(f"error: {job.source}: {reason}", file=sys.stderr)
         finally:
             bar.close()

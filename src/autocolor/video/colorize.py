@@ -24,6 +24,7 @@ import numpy as np
 from autocolor.atomic import atomic_path
 from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
 from autocolor.color.lab_numpy import gray_to_lightness
+from autocolor.errors import first_line
 from autocolor.images import LoadedImage
 from autocolor.infer.pipeline import model_input, render_shape
 from autocolor.video.io import (
@@ -322,7 +323,7 @@ def _run(video: VideoSource, sink: VideoSink, frames: FrameColorizer,
             try:
                 rgb = frames(item.gray)
             except (ValueError, OSError) as error:
-                raise VideoError(video.path, str(error).splitlines()[0], item.index) from error
+                raise VideoError(video.path, first_line(error), item.index) from error
             writer_queue.put(("frame", rgb, item.pts))
             done += 1
             if on_frame is not None:

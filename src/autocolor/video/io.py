@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autocolor.errors import first_line
 from autocolor.provenance import SOFTWARE, Provenance
 
 # Output containers by file suffix (FFmpeg muxer names).
@@ -71,8 +72,7 @@ def _first_line(error: BaseException) -> str:
     reason = getattr(error, "strerror", None)
     if isinstance(reason, str) and reason:
         return reason
-    text = str(error)
-    return text.splitlines()[0] if text else type(error).__name__
+    return first_line(error)
 
 
 @dataclass(frozen=True)
