@@ -361,3 +361,21 @@ def test_the_bundled_models_map_is_calibrated() -> None:
     mapped = colorizer.confidence_map(edges, (edges.shape[1], 1))
     assert np.abs(mapped[0].astype(float) - np.linspace(0, 255, edges.shape[1])).max() <= 1.0
 
+
+
+def test_the_networks_input_guides_the_upsampling(colorizer: Colorizer) -> None:
+    """finish with the guide taken from the network's input equals finish that reduces the
+    full-size photo again, to the bit; a guide of another shape is not used."""
+    from autocolor.images import LoadedImage
+    from autocolor.infer.pipeline import guide_of
+
+    lightness = mid_gray(301, 203).astype(np.float32) / 2.55
+    [l_norm] = colorizer.model_inputs([lightness])
+    [ab_norm] = colorizer.predict_inputs([l_norm])
+    loaded = LoadedImage(lightness=lightness)
+    reduced_again = colorizer.finish(loaded, ab_norm)
+    assert np.array_equal(colorizer.finish(loaded, ab_norm, guide=guide_of(l_norm)), reduced_again)
+    wrong = np.zeros((5, 7), np.float32)
+    assert np.array_equal(colorizer.finish(loaded, ab_norm, guide=wrong), reduced_again)
+    plan = colorizer.plan(loaded)
+    assert np.array_equal(colorizer.colorize_plans([plan])[0], reduced_again)

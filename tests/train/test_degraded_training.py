@@ -58,14 +58,34 @@ def test_crop_model_io_takes_lightness_from_the_input_and_ab_from_the_target() -
 
 def test_a_run_on_degraded_crops_scores_old_prints_when_choosing(cache: Path,
                                                                   tmp_path: Path) -> None:
-    config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(0.5,),
+    config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(0.5, 0.3),
                          gates=(None,), degrade_share=0.5, decode_degraded="eval",
                          **{**TINY, "epochs": 1})
     loop.train(config)
     with open(tmp_path / "decoding.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 1 and rows[0]["old_cf_ratio"] not in ("", "None")
+    assert len(rows) == 2 and rows[0]["old_cf_ratio"] not in ("", "None")
     assert np.isfinite(float(rows[0]["old_psnr_delta"]))
+
+
+def test_learning_from_held_out_splits_with_the_decoding_fixed(cache: Path,
+                                                               tmp_path: Path) -> None:
+    """train_splits takes crops from several splits; one temperature and one gate are the
+    recipe's fixed choice: set, not scored (no decoding.csv), and saved in the weights."""
+    from autocolor.weights import read_metadata
+
+    both = CropDataset(cache, 32, 8, split=("train", "val"))
+    assert len(both.records) == 6 and len(CropDataset(cache, 32, 8).records) == 4
+    with pytest.raises(ValueError, match="no photos in split 'test' or 'nope'"):
+        CropDataset(cache, 32, 8, split=("test", "nope"))
+    config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(0.3,),
+                         gates=(None,), train_splits=("train", "val"), **{**TINY, "epochs": 1})
+    weights = loop.train(config)
+    assert not (tmp_path / "decoding.csv").exists()
+    metadata = read_metadata(weights)
+    assert metadata["model_kwargs"]["temperature"] == pytest.approx(0.3, abs=1e-3)
+    assert metadata["recipe"]["train_splits"] == ["train", "val"]
+    assert TrainConfig.from_dict(metadata["recipe"]).train_splits == ("train", "val")
 
 
 def _score(t: float, cf: float, old_cf: float | None, psnr: float, old_psnr: float,
@@ -84,7 +104,19 @@ def test_choose_asks_both_floors_then_the_sum_of_gains() -> None:
 
 
 def test_the_default_recipe_trains_on_old_prints() -> None:
-    recipe = TrainConfig(**{k: v for k, v in RECIPES["default"].items()
-                            if k not in ("model_kwargs",)})
-    assert 0 < recipe.degrade_share < 1 and recipe.decode_degraded == "default"
-    assert recipe.min_colorfulness_degraded > 0.55
+    """default-holdout chooses the decoding on held-out sources; default, the shipped model,
+    learns from them too with that choice fixed (T 0.2, no gate), the in-source test unseen."""
+    holdout = TrainConfig(**{k: v for k, v in RECIPES["default-holdout"].items()
+                             if k not in ("model_kwargs",)})
+    assert 0 < holdout.degrade_share < 1 and holdout.decode_degraded == "default"
+    assert holdout.min_colorfulness_degraded > 0.55
+    assert holdout.train_splits == ("train",) and len(holdout.temperatures) > 1
+    shipped = TrainConfig(**{k: v for k, v in RECIPES["default"].items()
+                             if k not in ("model_kwargs",)})
+    assert shipped.train_splits == ("train", "val", "test-oos")
+    assert "test" not in shipped.train_splits
+    assert shipped.temperatures == (0.2,) and shipped.gates == (None,)
+    assert {k: v for k, v in RECIPES["default"].items()
+            if k not in ("train_splits", "temperatures", "gates")} == \
+        {k: v for k, v in RECIPES["default-holdout"].items()
+         if k not in ("train_splits", "temperatures", "gates")}

@@ -24,10 +24,12 @@ from autocolor.data.cache import CacheRecord, read_manifest
 from autocolor.infer.pipeline import render_shape
 
 
-def records_for(cache_dir: str | Path, split: str) -> list[CacheRecord]:
-    records = [r for r in read_manifest(cache_dir) if r.split == split]
+def records_for(cache_dir: str | Path, split: str | tuple[str, ...]) -> list[CacheRecord]:
+    """The cache's photos of ``split`` (or of any of several splits)."""
+    splits = (split,) if isinstance(split, str) else tuple(split)
+    records = [r for r in read_manifest(cache_dir) if r.split in splits]
     if not records:
-        raise ValueError(f"{cache_dir}: no photos in split {split!r}")
+        raise ValueError(f"{cache_dir}: no photos in split {' or '.join(map(repr, splits))}")
     return records
 
 
@@ -57,7 +59,8 @@ class CropDataset(torch.utils.data.Dataset):
     number of photos (a 40-photo corpus still gives a meaningful epoch of many crops)."""
 
     def __init__(self, cache_dir: str | Path, size: int, samples_per_epoch: int,
-                 scale: tuple[float, float] = (0.15, 1.0), split: str = "train",
+                 scale: tuple[float, float] = (0.15, 1.0),
+                 split: str | tuple[str, ...] = "train",
                  seed: int = 0, keep_decoded: bool = False, degrade_share: float = 0.0,
                  degrade_preset: str = "default") -> None:
         if not 0.0 <= degrade_share <= 1.0:

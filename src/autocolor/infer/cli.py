@@ -38,6 +38,7 @@ from autocolor.credentials import add_c2pa_arguments
 from autocolor.image_output import OUTPUT_FORMATS
 from autocolor.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage
 from autocolor.infer.jobs import Job, plan_jobs
+from autocolor.infer.pipeline import guide_of
 from autocolor.infer.storage import Location, Uri, is_uri, location, read_bytes
 
 # Decoded photos waiting for the network, in pixels (12 MP: about 50 MB each as float32 L).
@@ -333,20 +334,23 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                         restore=restore)))
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
-            lightness = [plan.loaded.lightness for _, plan in plans]
+            # The network's inputs also guide the upsampling (no second reduction of each
+            # full-size photo).
             try:
+                inputs = colorizer.model_inputs([plan.loaded.lightness for _, plan in plans])
                 if args.confidence_map is not None:
-                    pairs = colorizer.predict_confidence(lightness)
+                    pairs = colorizer.predict_inputs(inputs, confidence=True)
                     predicted, sure = [ab for ab, _ in pairs], [map_ for _, map_ in pairs]
                 else:
-                    predicted, sure = colorizer.predict_ab_norm(lightness), [None] * len(plans)
+                    predicted, sure = colorizer.predict_inputs(inputs), [None] * len(plans)
             except (OSError, ValueError) as error:
                 for job, _ in plans:
                     fail(job, error)
                 continue
-            for (job, plan), ab_norm, confidence in zip(plans, predicted, sure, strict=True):
+            for (job, plan), ab_norm, confidence, l_norm in zip(plans, predicted, sure, inputs,
+                                                                strict=True):
                 try:
-                    rgb = colorizer.finish_plan(plan, ab_norm)
+                    rgb = colorizer.finish_plan(plan, ab_norm, guide_of(l_norm))
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue

@@ -42,6 +42,7 @@ from autocolor.images import (
 from autocolor.infer.backends import Backend, create_backend
 from autocolor.infer.pipeline import (
     DEFAULT_RENDER_SIZE,
+    guide_of,
     model_input,
     render_rgb,
     render_shape,
@@ -397,41 +398,49 @@ class Colorizer:
     # -- photos --------------------------------------------------------------------------------
 
     def finish(self, loaded: LoadedImage, ab_norm: np.ndarray, hints=None, reference=None,
-               saturation: float = 1.0) -> np.ndarray:
+               saturation: float = 1.0, guide: np.ndarray | None = None) -> np.ndarray:
         """A :class:`LoadedImage` and its predicted ab_norm (2, h, w) (:meth:`predict_ab_norm`)
         -> (H, W, 3) uint8/uint16 sRGB, with the same steering as :meth:`colorize_lightness`.
 
         Without hints or a reference, upsampling and the join run fused, strip by strip
         (:func:`~autocolor.infer.pipeline.render_rgb`), never holding a full-resolution ab.
+        ``guide``: the photo's L at the render size, when the caller has it (the network's
+        input, :func:`~autocolor.infer.pipeline.guide_of`): the guided filter then does not
+        reduce the full-size photo a second time.
         """
         lightness = loaded.lightness
         if reference is None and (hints is None or not len(hints.points)):
-            return render_rgb(lightness, ab_norm, loaded.bit_depth, saturation, self.guided)
-        ab = upsample_ab(ab_norm, *lightness.shape, lightness if self.guided else None)
+            return render_rgb(lightness, ab_norm, loaded.bit_depth, saturation, self.guided,
+                              guide)
+        ab = upsample_ab(ab_norm, *lightness.shape, lightness if self.guided else None, guide)
         ab = self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
         return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 
-    def finish_plan(self, plan: PhotoPlan, ab_norm: np.ndarray) -> np.ndarray:
+    def finish_plan(self, plan: PhotoPlan, ab_norm: np.ndarray,
+                    guide: np.ndarray | None = None) -> np.ndarray:
         """:meth:`finish` with a plan's photo and steering -> (H, W, 3) uint8/uint16 sRGB."""
-        return self.finish(plan.loaded, ab_norm, **plan.steering)
+        return self.finish(plan.loaded, ab_norm, guide=guide, **plan.steering)
 
     def colorize_plans(self, plans: Sequence[PhotoPlan],
                        render_size: int | None = None) -> list[np.ndarray]:
         """Planned photos -> their (H, W, 3) uint8/uint16 sRGB results; one batched network
-        pass (:meth:`predict_ab_norm`), then :meth:`finish_plan` per photo."""
-        predicted = self.predict_ab_norm([plan.loaded.lightness for plan in plans], render_size)
-        return [self.finish_plan(plan, ab_norm)
-                for plan, ab_norm in zip(plans, predicted, strict=True)]
+        pass (:meth:`model_inputs`, :meth:`predict_inputs`), then :meth:`finish_plan` per photo
+        with the network's input as the guide."""
+        inputs = self.model_inputs([plan.loaded.lightness for plan in plans], render_size)
+        predicted = self.predict_inputs(inputs)
+        return [self.finish_plan(plan, ab_norm, guide_of(l_norm))
+                for plan, ab_norm, l_norm in zip(plans, predicted, inputs, strict=True)]
 
     def colorize_plans_confidence(self, plans: Sequence[PhotoPlan],
                                   render_size: int | None = None
                                   ) -> list[tuple[np.ndarray, np.ndarray]]:
         """:meth:`colorize_plans` with each photo's confidence map: -> [((H, W, 3) sRGB,
         (H, W) uint8 map: 255 sure, 0 a guess; :meth:`confidence_map`)]."""
-        predicted = self.predict_confidence([plan.loaded.lightness for plan in plans],
-                                            render_size)
-        return [(self.finish_plan(plan, ab_norm), self.confidence_map(sure, plan.loaded.size))
-                for plan, (ab_norm, sure) in zip(plans, predicted, strict=True)]
+        inputs = self.model_inputs([plan.loaded.lightness for plan in plans], render_size)
+        predicted = self.predict_inputs(inputs, confidence=True)
+        return [(self.finish_plan(plan, ab_norm, guide_of(l_norm)),
+                 self.confidence_map(sure, plan.loaded.size))
+                for plan, (ab_norm, sure), l_norm in zip(plans, predicted, inputs, strict=True)]
 
     def colorize_loaded(self, loaded: LoadedImage, **steering) -> np.ndarray:
         """A :class:`LoadedImage` -> (H, W, 3) uint8/uint16 sRGB at full resolution; ``steering``

@@ -146,19 +146,31 @@ def guide_at(lightness: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return (model_input(lightness, shape)[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
 
 
-def _planes(lightness: np.ndarray, ab_small: np.ndarray, guided: bool) -> np.ndarray:
-    """What to upsample: ab itself (2, h, w), or its guided-filter coefficients (4, h, w)."""
+def guide_of(l_norm: np.ndarray) -> np.ndarray:
+    """The network's input (1, h, w) L_norm (:func:`model_input`) -> (h, w) L in [0, 100]: the
+    guided filter's guide at the render size, without reducing the full-size photo again."""
+    return (l_norm[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
+
+
+def _planes(lightness: np.ndarray, ab_small: np.ndarray, guided: bool,
+            guide: np.ndarray | None = None) -> np.ndarray:
+    """What to upsample: ab itself (2, h, w), or its guided-filter coefficients (4, h, w);
+    ``guide``: L at the render shape when the caller has it (:func:`guide_of`)."""
     if not guided:
         return ab_small
-    return guided_coefficients(guide_at(lightness, ab_small.shape[1:]), ab_small)
+    if guide is None or guide.shape != ab_small.shape[1:]:
+        guide = guide_at(lightness, ab_small.shape[1:])
+    return guided_coefficients(guide, ab_small)
 
 
 def upsample_ab(ab_norm: np.ndarray, height: int, width: int,
-                lightness: np.ndarray | None = None) -> np.ndarray:
+                lightness: np.ndarray | None = None,
+                guide: np.ndarray | None = None) -> np.ndarray:
     """ab_norm (2, h, w) -> ab (H, W, 2) float32 in Lab units at full resolution.
 
     With the full-res ``lightness`` (H, W), the upsampling is edge-aware (the fast guided
-    filter, :mod:`autocolor.infer.guided`); without it, bilinear.
+    filter, :mod:`autocolor.infer.guided`; ``guide``: L at the render shape, when known);
+    without it, bilinear.
     """
     ab_small = ab_norm.astype(np.float32) * np.float32(AB_SCALE)
     if not _enlarges(ab_small.shape[1:], height, width):  # a photo smaller than the render
@@ -167,7 +179,7 @@ def upsample_ab(ab_norm: np.ndarray, height: int, width: int,
     guided = lightness is not None
     if guided:
         lightness = lightness.astype(np.float32, copy=False)
-    upsampler = _Upsampler(_planes(lightness, ab_small, guided), height, width)
+    upsampler = _Upsampler(_planes(lightness, ab_small, guided, guide), height, width)
     out = np.empty((height, width, 2), dtype=np.float32)
 
     def strip(top: int, bottom: int) -> None:
@@ -185,12 +197,13 @@ def upsample_ab(ab_norm: np.ndarray, height: int, width: int,
 
 
 def render_rgb(lightness: np.ndarray, ab_norm: np.ndarray, bit_depth: int = 8,
-               saturation: float = 1.0, guided: bool = False) -> np.ndarray:
+               saturation: float = 1.0, guided: bool = False,
+               guide: np.ndarray | None = None) -> np.ndarray:
     """Full-res L (H, W) + ab_norm (2, h, w) at the render size -> sRGB (H, W, 3) uint8/uint16.
 
     The same as ``lab_to_rgb_array(lightness, saturation * upsample_ab(ab_norm, H, W, L))``
-    (``guided``: edge-aware, else bilinear) but fused per strip of rows: no full-resolution ab,
-    all cores.
+    (``guided``: edge-aware, else bilinear; ``guide``: L at the render shape, when known) but
+    fused per strip of rows: no full-resolution ab, all cores.
     """
     from autocolor.images import lab_to_rgb_array
 
@@ -200,7 +213,7 @@ def render_rgb(lightness: np.ndarray, ab_norm: np.ndarray, bit_depth: int = 8,
         ab = np.stack([resize_plane(ab_small[c], height, width) for c in range(2)], axis=-1)
         return lab_to_rgb_array(lightness, ab, bit_depth)
     lightness = lightness.astype(np.float32, copy=False)
-    upsampler = _Upsampler(_planes(lightness, ab_small, guided), height, width)
+    upsampler = _Upsampler(_planes(lightness, ab_small, guided, guide), height, width)
     out = np.empty((height, width, 3), dtype=np.uint16 if bit_depth == 16 else np.uint8)
 
     def strip(top: int, bottom: int) -> None:

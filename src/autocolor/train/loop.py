@@ -259,7 +259,7 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
         raise ValueError(f"{data_dir} is not a training cache (no manifest.tsv); run "
                          f"'autocolor data prepare {data_dir} --out CACHE' first")
     train_set = CropDataset(data_dir, config.crop_size, config.samples_per_epoch,
-                            config.crop_scale, seed=config.seed,
+                            config.crop_scale, split=config.train_splits, seed=config.seed,
                             keep_decoded=config.keep_decoded,
                             degrade_share=config.degrade_share,
                             degrade_preset=config.degrade_preset)
@@ -368,7 +368,13 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
     # through the inference path (bins head), then save the weights.
     if not world.is_main:
         return out / "final.safetensors"  # process 0 writes it
-    if isinstance(model.head, BinsHead) and config.temperatures:
+    gates = config.gates or (None,)
+    if isinstance(model.head, BinsHead) and len(config.temperatures) == 1 and len(gates) == 1:
+        # One choice: the recipe fixed it (chosen by an earlier run on held-out photos, which
+        # this one may have learned from); nothing to score.
+        model.set_decoding(config.temperatures[0], gates[0])
+        print(f"decoding fixed by the recipe: T={config.temperatures[0]:g} gate={gates[0]}")
+    elif isinstance(model.head, BinsHead) and config.temperatures:
         tune_decoding(model, data_dir, config.render_size, device, config.temperatures,
                       config.gates, config.min_colorfulness, out, config.decode_degraded,
                       config.min_colorfulness_degraded)

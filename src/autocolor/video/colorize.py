@@ -127,9 +127,9 @@ class FrameColorizer:
             ab_norm = (ab / np.float32(AB_SCALE)).transpose(2, 0, 1)
         return ab_norm
 
-    def ab_norm(self, lightness: np.ndarray) -> np.ndarray:
-        """Full-res L (H, W) of the next frame -> its output ab_norm (2, h, w)."""
-        small = self.render_lightness(lightness)
+    def ab_norm(self, small: np.ndarray) -> np.ndarray:
+        """The next frame's L (h, w) at the render shape (:meth:`render_lightness`) -> its output
+        ab_norm (2, h, w)."""
         index = self.frames
         self.frames += 1
         if self.filter is None:
@@ -160,8 +160,9 @@ class FrameColorizer:
         lightness = frame_lightness(gray)
         if self.restorer is not None:
             lightness = self.restorer(lightness)
-        ab_norm = self.ab_norm(lightness)
-        return self.colorizer.finish(LoadedImage(lightness=lightness), ab_norm,
+        small = self.render_lightness(lightness)  # the network's input and the join's guide
+        ab_norm = self.ab_norm(small)
+        return self.colorizer.finish(LoadedImage(lightness=lightness), ab_norm, guide=small,
                                      saturation=self.options.saturation)
 
 
