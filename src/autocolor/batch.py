@@ -1,20 +1,124 @@
 """What every batch command shares (``autocolor colorize`` on either engine, ``autocolor
-video``): the one line a failed input costs, the refusal of an option before any work, the marks
-every output carries, the restoration options and their summary line, and the small gray maps
-written beside outputs. Torch-free, and importing nothing from a command's module, so that the
-engines and the commands depend on it and not on one another.
+video``): which outputs the inputs get (:func:`expand_inputs`, :func:`folder_targets`: the one
+naming policy, never an input overwritten), the one line a failed input costs, the refusal of an
+option before any work, the marks every output carries, the restoration options and their
+summary line, and the small gray maps written beside outputs. Torch-free, and importing nothing
+from a command's module, so that the engines and the commands depend on it and not on one
+another.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from autocolor.credentials import content_credentials
 from autocolor.errors import first_line
 from autocolor.images import ImageError
+from autocolor.infer.storage import Location, Uri, is_uri
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and where its output goes."""
+
+    source: Location  # a Path, or a Uri (photos, with --engine ray)
+    target: Location
+    automatic_suffix: bool = False  # films: the container was chosen here, .mkv may replace it
+
+
+def expand_inputs(inputs: list[str], is_input: Callable[[str], bool], uris: bool = False
+                  ) -> tuple[list[tuple[Location, Location]], list[str], bool]:
+    """Files, folders (recursive; the files whose name ``is_input``), globs and, with ``uris``,
+    URIs (a file or a folder, no globs) -> ([(file, root its relative output path is taken
+    from)], [inputs that matched nothing], whether a folder or a glob was given)."""
+    found: list[tuple[Location, Location]] = []
+    missing: list[str] = []
+    several = False
+    for item in inputs:
+        if uris and is_uri(item):
+            from autocolor.infer.storage import list_photos
+
+            uri = Uri.parse(item)
+            files = list_photos(uri)
+            if files is None:
+                missing.append(item)
+            else:
+                several = several or files != [uri]
+                found += [(file, uri.parent if files == [uri] else uri) for file in files]
+            continue
+        path = Path(item)
+        if path.is_dir():
+            several = True
+            files = sorted(p for p in path.rglob("*") if p.is_file() and is_input(p.name))
+            found += [(p, path) for p in files]
+        elif path.is_file():
+            found.append((path, path.parent))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
+            several = several or bool(matches)
+            if matches:
+                found += [(m, m.parent) for m in matches]
+            else:
+                missing.append(item)
+    return found, missing, several
+
+
+def unique_inputs(found: list[tuple[Location, Location]]) -> list[tuple[Location, Location]]:
+    """``found`` without the files named twice (by two inputs, or a file and its folder)."""
+    seen: set[Location] = set()
+    unique = []
+    for source, root in found:
+        resolved = source.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            unique.append((source, root))
+    return unique
+
+
+def folder_targets(unique: list[tuple[Location, Location]], output: Location,
+                   suffix_of: Callable[[Location], str]) -> list[tuple[Location, Location]]:
+    """The naming policy of a folder of outputs: -> [(source, target)]. Each output keeps its
+    input's path relative to the input's root, with the suffix ``suffix_of(source)``; inputs
+    that would share an output (a.png and a.tif, a.avi and a.mov) all keep their extension in
+    the name instead (a.png.png, a.tif.png), so no name depends on the order of the inputs."""
+    targets: dict[Location, list[Location]] = {}
+    for source, root in unique:
+        relative = source.relative_to(root)  # type: ignore[arg-type]
+        target = output / relative.parent / (relative.stem + suffix_of(source))
+        targets.setdefault(target, []).append(source)
+    pairs = []
+    for target, sources in targets.items():
+        for source in sources:
+            final = target
+            if len(sources) > 1:
+                final = target.with_name(f"{source.stem}{source.suffix.lower()}{target.suffix}")
+            pairs.append((source, final))
+    return pairs
+
+
+def skip_line(skipped: int) -> str | None:
+    """The line saying how many finished outputs a resumed batch skips (None: none)."""
+    return (f"skipping {skipped} existing output(s); --overwrite to redo them" if skipped
+            else None)
+
+
+def summary_line(written: int, failures: int, seconds: float, unit: str, detail: str = "") -> str:
+    """The batch's last line: ``3 written in 1.2 s (2.5 photos/s, engine local)``, failures
+    first when there are any."""
+    done = f"{written} written" if not failures else f"{failures} input(s) failed, {written} written"
+    rate = f"{written / max(seconds, 1e-9):.1f} {unit}/s" + (f", {detail}" if detail else "")
+    return f"{done} in {seconds:.1f} s ({rate})"
+
+
+def overwrite_line(source: Location, target: Location) -> str:
+    """The error line of an output that would replace an input."""
+    return f"{source}: output {target} would overwrite an input; choose another -o"
 
 
 def error_line(source: Any, error: Exception) -> str:

@@ -21,7 +21,9 @@ def test_one_input_to_a_file(tmp_path, kit, capsys):
     source = kit.write_clip(tmp_path / "film.mp4", kit.pan_frames(6), audio=True)
     target = tmp_path / "out" / "coloured.mp4"
     assert main(["video", str(source), "-o", str(target), *FAST]) == 0
-    assert capsys.readouterr().out.strip() == str(target)
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(target)
+    assert captured.err.strip().splitlines()[-1].startswith("1 written in ")  # the summary
     assert len(kit.read_video(target)["frames"]) == 6
     assert ("audio", "aac") in kit.read_video(target)["streams"]
 

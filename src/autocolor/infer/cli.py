@@ -33,6 +33,8 @@ from autocolor.batch import (
     restore_option,
     restore_summary,
     save_gray,
+    skip_line,
+    summary_line,
 )
 from autocolor.credentials import add_c2pa_arguments
 from autocolor.image_output import OUTPUT_FORMATS
@@ -191,9 +193,9 @@ def run(args: argparse.Namespace) -> int:
 
         done = existing([job.target for job in jobs], args.output)
         pending = [job for job in jobs if job.target not in done]
-    skipped = len(jobs) - len(pending)
+    skipped = skip_line(len(jobs) - len(pending))
     if skipped:
-        print(f"skipping {skipped} existing output(s); --overwrite to redo them", file=sys.stderr)
+        print(skipped, file=sys.stderr)
 
     hints = None
     if args.hints is not None:
@@ -232,10 +234,8 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     seconds = time.monotonic() - started
-    done_line = f"{len(written)} written" if not failures else \
-        f"{failures} input(s) failed, {len(written)} written"
-    print(f"{done_line} in {seconds:.1f} s ({len(written) / max(seconds, 1e-9):.1f} photos/s, "
-          f"engine {args.engine})", file=sys.stderr)
+    print(summary_line(len(written), failures, seconds, "photos", f"engine {args.engine}"),
+          file=sys.stderr)
     if restore is not None:
         print(restore_summary(tally), file=sys.stderr)
     return 1 if failures else 0

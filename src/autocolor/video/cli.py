@@ -11,23 +11,27 @@ overwritten, outputs appear only when complete, finished outputs are skipped unl
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
-from dataclasses import dataclass, replace
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from autocolor.batch import Refused, add_restore_arguments, restore_option
+from autocolor.batch import (
+    Job,
+    Refused,
+    add_restore_arguments,
+    expand_inputs,
+    folder_targets,
+    overwrite_line,
+    restore_option,
+    skip_line,
+    summary_line,
+    unique_inputs,
+)
 from autocolor.errors import first_line
 from autocolor.images import FRAME_MAX_PIXELS
 from autocolor.video.io import CONTAINER_FORMATS, DEFAULT_CRF, DEFAULT_PRESET, INPUT_SUFFIXES
-
-
-@dataclass(frozen=True)
-class Job:
-    source: Path
-    target: Path
-    automatic_suffix: bool  # the target's container was chosen here (folder output)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,56 +68,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_restore_arguments(parser, "film")
 
 
-def _expand(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[str], bool]:
-    """-> [(file, root)], [inputs that matched nothing], whether a folder or glob was given."""
-    found: list[tuple[Path, Path]] = []
-    missing: list[str] = []
-    several = False
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            several = True
-            files = sorted(p for p in path.rglob("*") if p.is_file()
-                           and p.suffix.lower() in INPUT_SUFFIXES and not p.name.startswith("."))
-            found += [(p, path) for p in files]
-        elif path.is_file():
-            found.append((path, path.parent))
-        else:
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
-            several = several or bool(matches)
-            if matches:
-                found += [(m, m.parent) for m in matches]
-            else:
-                missing.append(item)
-    return found, missing, several
+def is_film_name(name: str) -> bool:
+    """What a folder contributes as input: a known video suffix, not a hidden file."""
+    return Path(name).suffix.lower() in INPUT_SUFFIXES and not name.startswith(".")
 
 
 def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
-    """Map inputs to outputs; -> (jobs, error lines)."""
-    found, missing, several = _expand(inputs)
+    """Map inputs to outputs; -> (jobs, error lines). One input and a video file name: that
+    file; otherwise a folder, named as ``autocolor colorize`` names photos
+    (:func:`autocolor.batch.folder_targets`), as MP4 (or MKV when a stream needs it)."""
+    found, missing, several = expand_inputs(inputs, is_film_name)
     errors = [f"{item}: no such file, folder or matching glob" for item in missing]
-    unique: dict[Path, tuple[Path, Path]] = {}
-    for source, root in found:
-        unique.setdefault(source.resolve(), (source, root))
+    unique = unique_inputs(found)
     as_folder = several or len(unique) > 1 or output.is_dir() or str(output).endswith(os.sep)
     if not as_folder and output.suffix.lower() not in CONTAINER_FORMATS:
         errors.append(f"{output}: not a video file name; use one of "
                       + ", ".join(sorted(CONTAINER_FORMATS)) + " (or a folder for several inputs)")
         return [], errors
+    pairs = folder_targets(unique, output, lambda source: ".mp4") if as_folder else \
+        [(source, output) for source, _ in unique]
+    input_paths = {source.resolve() for source, _ in unique}
     jobs: list[Job] = []
-    taken: set[Path] = set()
-    for source, root in unique.values():
-        if as_folder:
-            relative = source.relative_to(root)
-            target = output / relative.parent / (relative.stem + ".mp4")
-            if target in taken:  # a.avi and a.mov
-                target = target.with_name(f"{source.stem}{source.suffix.lower()}.mp4")
-        else:
-            target = output
-        if target.resolve() in unique or target.with_suffix(".mkv").resolve() in unique:
-            errors.append(f"{source}: output {target} would overwrite an input; choose another -o")
+    for source, target in pairs:
+        if target.resolve() in input_paths or target.with_suffix(".mkv").resolve() in input_paths:
+            errors.append(overwrite_line(source, target))
             continue
-        taken.add(target)
         jobs.append(Job(source, target, as_folder))
     jobs.sort(key=lambda job: str(job.source))
     return jobs, errors
@@ -136,9 +115,9 @@ def run(args: argparse.Namespace) -> int:
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     pending = [job for job in jobs if args.overwrite or _existing(job) is None]
-    skipped = len(jobs) - len(pending)
+    skipped = skip_line(len(jobs) - len(pending))
     if skipped:
-        print(f"skipping {skipped} existing output(s); --overwrite to redo them", file=sys.stderr)
+        print(skipped, file=sys.stderr)
 
     frame_hints = None
     if args.hints is not None:
@@ -189,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
                                           max_pixels=args.max_pixels)
     failures = len(errors)
     written: list[Path] = []
+    frames = 0
+    started = time.monotonic()
     for job in pending:
         target = job.target
         bar = tqdm(unit="frame", desc=job.source.name, file=sys.stderr, dynamic_ncols=True,
@@ -202,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
             result = colorize_video(colorizer, job.source, target, options, reference, hints,
                                     on_frame=lambda done, total, bar=bar: _advance(bar, done, total))
             written.append(result.path)
+            frames += result.frames
             if restore is not None:
                 counts = ", ".join(f"{step} {count}" for step, count in result.restored.items())
                 bar.write(f"restored {job.source.name}: {counts or 'no damage found'} "
@@ -217,8 +199,10 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     for path in written:
         print(path)
-    if failures:
-        print(f"{failures} input(s) failed, {len(written)} written", file=sys.stderr)
+    if written or failures:
+        print(summary_line(len(written), failures, time.monotonic() - started, "films",
+                           f"{frames} frames, {frames / max(time.monotonic() - started, 1e-9):.1f}"
+                           " frames/s"), file=sys.stderr)
     return 1 if failures else 0
 
 
