@@ -102,7 +102,8 @@ def test_bad_arguments() -> None:
     assert np.all(apply_coefficients(coefficients, np.ones((3, 3), np.float32))[..., 0] == 7.0)
 
 
-@pytest.mark.parametrize("shape,radius", [((37, 53), 4), ((3, 20, 11), 1), ((2, 6, 5), 4)])
+@pytest.mark.parametrize("shape,radius", [((37, 53), 4), ((3, 20, 11), 1), ((2, 6, 5), 4),
+                                          ((1, 1), 2), ((2, 3), 4)])
 def test_box_filter_matches_scipy_uniform_filter(shape: tuple[int, ...], radius: int) -> None:
     """The NumPy box filter is scipy.ndimage's uniform_filter with mirrored edges, plane by plane."""
     from scipy.ndimage import uniform_filter
@@ -115,7 +116,9 @@ def test_box_filter_matches_scipy_uniform_filter(shape: tuple[int, ...], radius:
     assert ours.dtype == np.float32 and ours.shape == shape
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-3)
     with pytest.raises(ValueError):
-        guided.box_filter(planes[..., :radius, :], radius)
+        guided.box_filter(planes, 0)
+    with pytest.raises(ValueError):
+        guided.box_filter(planes[..., :0, :], radius)
 
 
 def test_the_photo_path_does_not_import_scipy() -> None:

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -33,6 +33,9 @@ from autocolor.images import (
     load_image,
     load_rgb,
 )
+
+if TYPE_CHECKING:
+    from autocolor.infer.colorizer import Colorizer
 
 # File types the uploader offers (Pillow reads more; these are the ones the page promises).
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp")
@@ -124,7 +127,7 @@ class ModelHandle:
     and finishing (:meth:`~autocolor.infer.colorizer.Colorizer.finish_plan`).
     """
 
-    def __init__(self, name_or_path: str, colorizer: Any) -> None:
+    def __init__(self, name_or_path: str, colorizer: Colorizer) -> None:
         self.name_or_path = name_or_path
         self.colorizer = colorizer
         self.lock = threading.Lock()

@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from autocolor.infer.guided import box_filter
+
 
 def working_shape(height: int, width: int, max_side: int) -> tuple[int, int]:
     """``(h, w)`` with long side ``<= max_side`` and the aspect ratio kept; never upsizes."""
@@ -41,8 +43,10 @@ def resize_stack(stack: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def box_mean(plane: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a ``(2 radius + 1)^2`` window, reflected at the borders, float32."""
-    return ndimage.uniform_filter(plane.astype(np.float32), size=2 * radius + 1, mode="reflect")
+    """Mean over a ``(2 radius + 1)^2`` window, mirrored at the borders, float32: the one box
+    filter (:func:`autocolor.infer.guided.box_filter`), which the colour's guided upsampling
+    uses too."""
+    return box_filter(plane, radius)
 
 
 def guided_upsample(

@@ -363,8 +363,8 @@ class Colorizer:
         return [upsample_ab(ab_norm, *lightness.shape, lightness if self.guided else None)
                 for ab_norm, lightness in zip(predicted, lightness_list, strict=True)]
 
-    def colorize_lightness(self, lightness: np.ndarray, hints=None, reference=None,
-                           saturation: float = 1.0) -> np.ndarray:
+    def colorize_lightness(self, lightness: np.ndarray, hints: HintSet | None = None,
+                           reference: Any = None, saturation: float = 1.0) -> np.ndarray:
         """(H, W) L in [0, 100] -> (H, W, 2) ab in Lab units, with optional colour control.
 
         Args:
@@ -378,8 +378,8 @@ class Colorizer:
         return self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
 
     @staticmethod
-    def steer(lightness: np.ndarray, ab: np.ndarray, hints=None, reference=None,
-              saturation: float = 1.0) -> np.ndarray:
+    def steer(lightness: np.ndarray, ab: np.ndarray, hints: HintSet | None = None,
+              reference: np.ndarray | None = None, saturation: float = 1.0) -> np.ndarray:
         """Apply saturation, a reference photo ((h, w, 3) uint8, see :func:`reference_rgb`) and
         hint points to a predicted ab, in that order (hints last: they are the user's most
         specific word)."""
@@ -397,8 +397,9 @@ class Colorizer:
 
     # -- photos --------------------------------------------------------------------------------
 
-    def finish(self, loaded: LoadedImage, ab_norm: np.ndarray, hints=None, reference=None,
-               saturation: float = 1.0, guide: np.ndarray | None = None) -> np.ndarray:
+    def finish(self, loaded: LoadedImage, ab_norm: np.ndarray, hints: HintSet | None = None,
+               reference: np.ndarray | None = None, saturation: float = 1.0,
+               guide: np.ndarray | None = None) -> np.ndarray:
         """A :class:`LoadedImage` and its predicted ab_norm (2, h, w) (:meth:`predict_ab_norm`)
         -> (H, W, 3) uint8/uint16 sRGB, with the same steering as :meth:`colorize_lightness`.
 

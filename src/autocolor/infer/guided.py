@@ -63,16 +63,19 @@ def box_filter(plane: np.ndarray, radius: int) -> np.ndarray:
     Running sums in NumPy: importing scipy.ndimage costs ~0.3 s, more than the whole filter, on
     every ``autocolor colorize`` start.
 
+    Any size works, down to one pixel (the mirror repeats): the hints' working images are
+    filtered with it too (:mod:`autocolor.hints._resample`).
+
     Args:
-        plane: (h, w) or (k, h, w) float array, h and w > ``radius``.
+        plane: (h, w) or (k, h, w) float array, h and w >= 1.
         radius: window radius in pixels (>= 1).
 
     Returns:
         float32, the shape of ``plane``.
     """
-    if plane.ndim not in (2, 3) or min(plane.shape[-2:]) <= radius or radius < 1:
-        raise ValueError(f"expected (h, w) or (k, h, w) planes larger than radius {radius}, "
-                         f"got {plane.shape}")
+    if plane.ndim not in (2, 3) or min(plane.shape[-2:]) < 1 or radius < 1:
+        raise ValueError(f"expected (h, w) or (k, h, w) planes and a radius >= 1, got "
+                         f"{plane.shape} and {radius}")
     size = 2 * radius + 1
     pad = [(0, 0)] * (plane.ndim - 2) + [(radius, radius)] * 2
     # float64 sums: window sums of L^2 reach ~1e6, where float32 rounding would swamp variances

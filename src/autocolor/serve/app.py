@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import python_multipart  # noqa: F401 - Starlette's form parser; a missing one is named at start
 from fastapi import FastAPI, Request
@@ -40,6 +40,10 @@ from autocolor.images import ImageError, PixelLimitError
 from autocolor.serve import job
 from autocolor.serve.config import MAX_RENDER_SIZE, ServeConfig
 from autocolor.serve.worker import QueueFull, Ticket, Worker
+
+if TYPE_CHECKING:
+    from autocolor.credentials import ContentCredentials
+    from autocolor.infer.colorizer import Colorizer
 
 LOGGER = logging.getLogger("autocolor.serve")
 # Text fields are small (the hints JSON is the largest); a bigger one is a mistake or an attack.
@@ -225,7 +229,8 @@ _REQUEST_BODY = {
 }
 
 
-def create_app(config: ServeConfig, colorizer: Any, credentials: Any = None) -> FastAPI:
+def create_app(config: ServeConfig, colorizer: Colorizer,
+               credentials: ContentCredentials | None = None) -> FastAPI:
     """The API around one loaded ``colorizer`` (:meth:`Colorizer.from_pretrained
     <autocolor.infer.colorizer.Colorizer.from_pretrained>` with ``config.max_pixels``);
     ``credentials`` (:class:`autocolor.credentials.ContentCredentials`) sign every answer."""

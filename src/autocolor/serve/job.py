@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from autocolor.hints import HintError, HintSet
 from autocolor.image_output import (
@@ -29,6 +29,7 @@ from autocolor.serve.config import MAX_RENDER_SIZE
 
 if TYPE_CHECKING:
     from autocolor.credentials import ContentCredentials
+    from autocolor.infer.colorizer import Colorizer
 
 # Form fields besides the files, and what each takes (the OpenAPI description says the same).
 TEXT_FIELDS = ("render_size", "saturation", "format", "hints", "restore", "confidence")
@@ -138,7 +139,7 @@ def check_header(data: bytes, max_pixels: int, name: str) -> str | None:
         return image.format
 
 
-def colorize(colorizer: Any, image: bytes, options: Options, max_pixels: int,
+def colorize(colorizer: Colorizer, image: bytes, options: Options, max_pixels: int,
              reference: bytes | None = None, xmp: bytes | None = None,
              credentials: ContentCredentials | None = None,
              image_name: str = "image") -> tuple[bytes, str, bytes | None]:

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from autocolor.video.io import (
     uncopyable_streams,
 )
 from autocolor.video.temporal import TemporalConfig, TemporalFilter
+
+if TYPE_CHECKING:
+    from autocolor.infer.colorizer import Colorizer
 
 # Decoded frames waiting for the network, and coloured frames waiting for the encoder.
 QUEUE_FRAMES = 4
@@ -86,7 +90,7 @@ class FrameColorizer:
         hints: a :class:`~autocolor.video.hints.VideoHints` (hints tied to frames).
     """
 
-    def __init__(self, colorizer, options: VideoOptions | None = None,
+    def __init__(self, colorizer: Colorizer, options: VideoOptions | None = None,
                  reference: np.ndarray | None = None, hints=None) -> None:
         self.colorizer = colorizer
         self.options = options or VideoOptions()
@@ -213,7 +217,7 @@ class _Stopped(Exception):
     pass
 
 
-def colorize_video(colorizer, source: str | os.PathLike, target: str | os.PathLike,
+def colorize_video(colorizer: Colorizer, source: str | os.PathLike, target: str | os.PathLike,
                    options: VideoOptions | None = None, reference: np.ndarray | None = None,
                    hints=None, on_frame: Callable[[int, int | None], None] | None = None) -> VideoResult:
     """Colour ``source`` into ``target`` (written through a temporary name and a rename).
