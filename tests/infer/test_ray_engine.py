@@ -244,3 +244,48 @@ def test_a_killed_job_run_again_does_the_rest(onnx_pair: Path, tmp_path: Path) -
     assert at_kill <= skipped < 40
     assert len(result.stdout.splitlines()) == 40 - skipped
     assert files_under(out) == {f"p{index:02d}.jpg" for index in range(40)}
+
+
+def test_token_auth_is_picked_up_where_ray_keeps_it(tmp_path: Path, monkeypatch) -> None:
+    """A cluster started by `ray start` has a token in ~/.ray/auth_token: the client turns token
+    mode on to use it; a mode already set, or no token anywhere, is left alone."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    environ: dict[str, str] = {}
+    assert not ray_engine.token_auth_if_configured(environ) and environ == {}
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("secret")
+    assert ray_engine.token_auth_if_configured(environ) and environ["RAY_AUTH_MODE"] == "token"
+    environ = {"RAY_AUTH_MODE": "disabled"}
+    assert not ray_engine.token_auth_if_configured(environ)
+    assert environ["RAY_AUTH_MODE"] == "disabled"
+    assert ray_engine.token_auth_if_configured({"RAY_AUTH_TOKEN": "x"})
+
+
+def test_a_cluster_that_refuses_the_token_is_one_line(tmp_path: Path, monkeypatch,
+                                                      capsys) -> None:
+    """The cluster answers with Ray's AuthenticationError: one line naming the address and what
+    to set, not a traceback; nothing written."""
+    import ray
+
+    from autocolor.batch import Refused
+
+    def refuse(*args, **kwargs):
+        raise ray.exceptions.AuthenticationError("InvalidAuthToken")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(Refused, match=r"--ray-address 10\.0\.0\.5:6379: the cluster refused"):
+        ray_engine.start_ray("10.0.0.5:6379")
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Could not find any running Ray instance.\nmore")
+
+    monkeypatch.setattr(ray, "init", unreachable)
+    gray_photo(20, 20).save(tmp_path / "a.png")
+    status = main(["colorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),
+                   "--engine", "ray", "--ray-address", "10.0.0.5:6379"])
+    assert status == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --ray-address 10.0.0.5:6379: cannot join the cluster (Could not find "
+                   "any running Ray instance.)"]
+    assert not (tmp_path / "out").exists()

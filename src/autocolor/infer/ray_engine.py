@@ -27,10 +27,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autocolor.batch import Refused
+from autocolor.errors import first_line
 from autocolor.images import ImageError, load_image
 from autocolor.infer.colorizer import Colorizer
 from autocolor.infer.storage import Uri, location, read_bytes, write_result
@@ -298,6 +301,21 @@ def on_loopback(address: str | None) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
+def token_auth_if_configured(environ: dict[str, str] | None = None) -> bool:
+    """Clusters started by ``ray start`` use token authentication, and their token is written
+    where Ray's own tools read it (``~/.ray/auth_token``, or ``RAY_AUTH_TOKEN`` /
+    ``RAY_AUTH_TOKEN_PATH``), but a client uses it only with ``RAY_AUTH_MODE=token``. Set that
+    when a token is there and the mode is not set; -> whether it was set."""
+    environ = os.environ if environ is None else environ
+    if environ.get("RAY_AUTH_MODE"):
+        return False
+    token_file = Path(environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+        environ["RAY_AUTH_MODE"] = "token"
+        return True
+    return False
+
+
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address``, or start a local runtime on loopback: node IP 127.0.0.1,
     no dashboard, no usage statistics. -> whether this call started Ray (and should stop it).
@@ -312,8 +330,18 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
         return False
     quiet = dict(logging_level=logging.ERROR, log_to_driver=True)
     if address:  # a cluster on this machine's loopback is joined from 127.0.0.1 too
-        ray.init(address=address, **quiet,
-                 **({"_node_ip_address": "127.0.0.1"} if on_loopback(address) else {}))
+        token_auth_if_configured()
+        try:
+            ray.init(address=address, **quiet,
+                     **({"_node_ip_address": "127.0.0.1"} if on_loopback(address) else {}))
+        except ray.exceptions.AuthenticationError:
+            raise Refused(
+                f"--ray-address {address}: the cluster refused this client's token (Ray's token "
+                "authentication); put the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN "
+                "(`ray get-auth-token` on the head node prints it)") from None
+        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as error:
+            raise Refused(f"--ray-address {address}: cannot join the cluster "
+                          f"({first_line(error)})") from None
     else:
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
                  _node_ip_address="127.0.0.1", **quiet)
@@ -402,8 +430,6 @@ def colorize_jobs(jobs: list[tuple[int, str, str, str]], settings: RaySettings, 
         message = starved(pool, settings.actor_cpus, resources.get("CPU", 0))
         if message:  # the pipeline would wait forever for a CPU to decode on
             if started_here and not address:  # a local runtime does not grow
-                from autocolor.batch import Refused
-
                 raise Refused(message)
             print(f"warning: {message} (unless the cluster grows)", file=sys.stderr)
         for row in run_pipeline(jobs, settings, pool, num_gpus):
