@@ -120,3 +120,20 @@ def test_the_default_recipe_trains_on_old_prints() -> None:
             if k not in ("train_splits", "temperatures", "gates")} == \
         {k: v for k, v in RECIPES["default-holdout"].items()
          if k not in ("train_splits", "temperatures", "gates")}
+
+
+def test_recipe_names_say_what_they_do(capsys) -> None:
+    """A bare `autocolor train` runs the recipe called quick (TrainConfig's defaults, a lite0)
+    and says so; own-photos is the bundled model's design for a user's cache."""
+    import argparse
+
+    from autocolor.train import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--data", "cache"])
+    assert args.recipe == "quick"
+    assert cli.config_from_args(args) == TrainConfig(data="cache")
+    own = cli.config_from_args(parser.parse_args(["--data", "c", "--recipe", "own-photos"]))
+    assert own.model == "lite2-unet" and own.train_splits == ("train",)
+    assert own.degrade_share == RECIPES["default-holdout"]["degrade_share"]

@@ -28,8 +28,11 @@ OVERRIDES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default=None,
-                        help="named preset (default: TrainConfig defaults)")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="quick",
+                        help="named preset: quick (the default: a lite0-unet for 20 epochs, to "
+                             "try), own-photos (the bundled model's design, its decoding chosen "
+                             "on your validation photos), default (how the bundled model was "
+                             "made, on the corpus: make train-default), ...")
     parser.add_argument("--config", type=Path, help="a config.json to start from")
     for name, kind in OVERRIDES.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
@@ -53,6 +56,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    if not args.config:
+        print(f"recipe {args.recipe}: {config.model}, {config.epochs} epochs of "
+              f"{config.samples_per_epoch} crops of {config.crop_size} px"
+              + ("; --recipe own-photos trains the bundled model's design"
+                 if args.recipe == "quick" else ""), file=sys.stderr)
     # The loop (torch) first: without the `train` extra, fail at once, in one line (autocolor.cli).
     from autocolor.train import distributed
     from autocolor.train.lock import RunFolderInUse

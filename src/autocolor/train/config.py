@@ -97,6 +97,9 @@ class TrainConfig:
 
 # Named recipes: overrides applied to TrainConfig defaults.
 RECIPES: dict[str, dict[str, Any]] = {
+    # TrainConfig's defaults as they are: a lite0-unet, one decoder, 20 epochs of 256 px crops;
+    # what a bare `autocolor train` runs. Quick to try; not the bundled model's design.
+    "quick": {},
     # The seed project's choices: VGG19 (ImageNet weights only if the user has them), plain
     # upsampling decoder, Adam, MSE on ab/128, 224 px, batch 32, constant learning rate.
     "seed": dict(model="seed-vgg19", model_kwargs={}, pretrained=False, loss="mse",
@@ -122,6 +125,9 @@ RECIPES: dict[str, dict[str, Any]] = {
         min_colorfulness=0.75, min_colorfulness_degraded=0.65,
         temperatures=(0.6, 0.4, 0.3, 0.2), gates=(None, (0.1, 0.4))),
 }
+# The bundled model's design for your own photos: trained on your cache's train split, the
+# decoding chosen on its validation split (what default-holdout does on the corpus).
+RECIPES["own-photos"] = dict(RECIPES["default-holdout"])
 # The bundled default (`make train-default`): the same recipe, learning from the held-out
 # sources too (validation and test-oos: 357 photos from 21 packages instead of 233), with the
 # decoding default-holdout chose fixed. Only the in-source test split stays unseen.
