@@ -32,6 +32,7 @@ test-slow: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
+	cd src && ../$(BIN)/mypy --config-file ../pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --output BENCHMARKS.md
@@ -40,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_serve.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_scale.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_restore.py --output BENCHMARKS.md
+	$(BIN)/python scripts/bench_floor.py --output BENCHMARKS.md
 
 # The default training corpus from Debian packages and library sample photos (docs/corpus.md).
 corpus: $(STAMP)

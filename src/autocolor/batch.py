@@ -55,8 +55,8 @@ def expand_inputs(inputs: list[str], is_input: Callable[[str], bool], uris: bool
         path = Path(item)
         if path.is_dir():
             several = True
-            files = sorted(p for p in path.rglob("*") if p.is_file() and is_input(p.name))
-            found += [(p, path) for p in files]
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and is_input(p.name))
+            found += [(p, path) for p in inside]
         elif path.is_file():
             found.append((path, path.parent))
         else:

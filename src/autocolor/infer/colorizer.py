@@ -96,7 +96,9 @@ def reference_rgb(reference: Any, max_pixels: int = DEFAULT_MAX_PIXELS,
     ``name`` names it in errors (default: the path).
     """
     if max_side is None:
-        from autocolor.hints.reference import REFERENCE_MAX_SIDE as max_side
+        from autocolor.hints.reference import REFERENCE_MAX_SIDE
+
+        max_side = REFERENCE_MAX_SIDE
     if isinstance(reference, (str, os.PathLike, bytes)):
         return load_rgb(reference, max_pixels, name=name, max_side=max_side)
     if isinstance(reference, Image.Image):
@@ -259,7 +261,7 @@ class Colorizer:
         """[(H_i, W_i) L in [0,100]] -> [(1, h_i, w_i) L_norm float32 at the render shape]: what
         the network sees (a box reduction and a resize of each full-resolution photo)."""
         size = int(render_size or self.render_size)
-        return [model_input(lightness, render_shape(*lightness.shape, size))
+        return [model_input(lightness, render_shape(lightness.shape[0], lightness.shape[1], size))
                 for lightness in lightness_list]
 
     @property
@@ -298,7 +300,7 @@ class Colorizer:
         confidence = np.ascontiguousarray(confidence, dtype=np.float32)
         if raw:
             small = Image.fromarray(confidence, "F")
-            return np.asarray(small.resize((width, height), Image.BILINEAR), dtype=np.float32)
+            return np.asarray(small.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
         # Calibrated and made 8-bit at the render size, then resized as 8-bit: on a 12 MP photo
         # the full-size float map, its table lookup and its rounding took 0.4 s.
         deciles = self._confidence_deciles()
@@ -306,7 +308,7 @@ class Colorizer:
             confidence = np.interp(confidence, deciles,
                                    np.linspace(0.0, 1.0, len(deciles))).astype(np.float32)
         codes = np.clip(confidence * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
-        return np.asarray(Image.fromarray(codes, "L").resize((width, height), Image.BILINEAR))
+        return np.asarray(Image.fromarray(codes, "L").resize((width, height), Image.Resampling.BILINEAR))
 
     def _confidence_deciles(self) -> np.ndarray | None:
         """The validation deciles of this model's raw confidence, when they were measured for
@@ -314,8 +316,8 @@ class Colorizer:
         if not self._deciles_read:
             self._deciles_read = True
             sha = self.metadata.get("source_weights_sha256")
-            if sha is None and getattr(self.backend, "path", None) is not None \
-                    and Path(self.backend.path).suffix == ".safetensors":
+            path = getattr(self.backend, "path", None)
+            if sha is None and path is not None and Path(path).suffix == ".safetensors":
                 sha = self.provenance.model_sha256 if self.provenance is not None else None
             if sha is not None and DECILES_PATH.is_file():
                 stored = json.loads(DECILES_PATH.read_text())
@@ -360,7 +362,8 @@ class Colorizer:
     def colorize_lightness_batch(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
         """[(H_i, W_i) L in [0,100]] -> [(H_i, W_i, 2) ab]; same-shaped renders share a batch."""
         predicted = self.predict_ab_norm(lightness_list)
-        return [upsample_ab(ab_norm, *lightness.shape, lightness if self.guided else None)
+        return [upsample_ab(ab_norm, lightness.shape[0], lightness.shape[1],
+                            lightness if self.guided else None)
                 for ab_norm, lightness in zip(predicted, lightness_list, strict=True)]
 
     def colorize_lightness(self, lightness: np.ndarray, hints: HintSet | None = None,
@@ -413,7 +416,8 @@ class Colorizer:
         if reference is None and (hints is None or not len(hints.points)):
             return render_rgb(lightness, ab_norm, loaded.bit_depth, saturation, self.guided,
                               guide)
-        ab = upsample_ab(ab_norm, *lightness.shape, lightness if self.guided else None, guide)
+        ab = upsample_ab(ab_norm, lightness.shape[0], lightness.shape[1],
+                         lightness if self.guided else None, guide)
         ab = self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
         return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 
@@ -456,7 +460,7 @@ class Colorizer:
         ``hints``, ``reference``, ``saturation``, ``restore`` as for :meth:`plan`.
         """
         as_array = isinstance(image, np.ndarray)
-        pil = _array_to_pil(image) if as_array else image
+        pil = _array_to_pil(image) if isinstance(image, np.ndarray) else image
         if not isinstance(pil, Image.Image):
             raise TypeError(f"expected a PIL.Image or numpy.ndarray, got {type(image).__name__}")
         loaded = lightness_from_pil(pil)

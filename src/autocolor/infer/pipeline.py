@@ -177,9 +177,9 @@ def upsample_ab(ab_norm: np.ndarray, height: int, width: int,
         planes = [resize_plane(ab_small[channel], height, width) for channel in range(2)]
         return np.stack(planes, axis=-1)
     guided = lightness is not None
-    if guided:
-        lightness = lightness.astype(np.float32, copy=False)
-    upsampler = _Upsampler(_planes(lightness, ab_small, guided, guide), height, width)
+    full = (lightness if lightness is not None else np.zeros((1, 1), np.float32)).astype(
+        np.float32, copy=False)  # the guide's full-resolution side (unused when bilinear)
+    upsampler = _Upsampler(_planes(full, ab_small, guided, guide), height, width)
     out = np.empty((height, width, 2), dtype=np.float32)
 
     def strip(top: int, bottom: int) -> None:
@@ -187,7 +187,7 @@ def upsample_ab(ab_norm: np.ndarray, height: int, width: int,
         for channel in range(2):
             upsampler.strip(channel, top, bottom, plane)
             if guided:  # ab = A * L + B
-                plane *= lightness[top:bottom]
+                plane *= full[top:bottom]
                 plane += upsampler.strip(2 + channel, top, bottom,
                                          scratch("upsample_offset", (bottom - top, width)))
             out[top:bottom, :, channel] = plane
