@@ -104,21 +104,21 @@ def test_choose_asks_both_floors_then_the_sum_of_gains() -> None:
 
 
 def test_the_default_recipe_trains_on_old_prints() -> None:
-    """default-holdout chooses the decoding on held-out sources; default, the shipped model,
-    learns from them too with that choice fixed (T 0.2, no gate), the in-source test unseen."""
-    holdout = TrainConfig(**{k: v for k, v in RECIPES["default-holdout"].items()
-                             if k not in ("model_kwargs",)})
-    assert 0 < holdout.degrade_share < 1 and holdout.decode_degraded == "default"
-    assert holdout.min_colorfulness_degraded > 0.55
-    assert holdout.train_splits == ("train",) and len(holdout.temperatures) > 1
+    """default (the shipped model) chooses the decoding on held-out sources it never trains on;
+    default-all, screened and not shipped, learns from them too with that choice fixed."""
     shipped = TrainConfig(**{k: v for k, v in RECIPES["default"].items()
                              if k not in ("model_kwargs",)})
-    assert shipped.train_splits == ("train", "val", "test-oos")
-    assert "test" not in shipped.train_splits
-    assert shipped.temperatures == (0.2,) and shipped.gates == (None,)
-    assert {k: v for k, v in RECIPES["default"].items()
+    assert 0 < shipped.degrade_share < 1 and shipped.decode_degraded == "default"
+    assert shipped.min_colorfulness_degraded > 0.55
+    assert shipped.train_splits == ("train",) and len(shipped.temperatures) > 1
+    everything = TrainConfig(**{k: v for k, v in RECIPES["default-all"].items()
+                                if k not in ("model_kwargs",)})
+    assert everything.train_splits == ("train", "val", "test-oos")
+    assert "test" not in everything.train_splits
+    assert everything.temperatures == (0.2,) and everything.gates == (None,)
+    assert {k: v for k, v in RECIPES["default-all"].items()
             if k not in ("train_splits", "temperatures", "gates")} == \
-        {k: v for k, v in RECIPES["default-holdout"].items()
+        {k: v for k, v in RECIPES["default"].items()
          if k not in ("train_splits", "temperatures", "gates")}
 
 
@@ -136,4 +136,4 @@ def test_recipe_names_say_what_they_do(capsys) -> None:
     assert cli.config_from_args(args) == TrainConfig(data="cache")
     own = cli.config_from_args(parser.parse_args(["--data", "c", "--recipe", "own-photos"]))
     assert own.model == "lite2-unet" and own.train_splits == ("train",)
-    assert own.degrade_share == RECIPES["default-holdout"]["degrade_share"]
+    assert own.degrade_share == RECIPES["default"]["degrade_share"]
