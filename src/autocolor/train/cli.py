@@ -56,17 +56,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    if not args.config:
-        print(f"recipe {args.recipe}: {config.model}, {config.epochs} epochs of "
-              f"{config.samples_per_epoch} crops of {config.crop_size} px"
-              + ("; --recipe own-photos trains the bundled model's design"
-                 if args.recipe == "quick" else ""), file=sys.stderr)
     # The loop (torch) first: without the `train` extra, fail at once, in one line (autocolor.cli).
     from autocolor.train import distributed
     from autocolor.train.lock import RunFolderInUse
     from autocolor.train.loop import train
 
     world = distributed.setup(config.device)  # under torchrun: join the other processes
+    if not args.config and world.is_main:
+        print(f"recipe {args.recipe}: {config.model}, {config.epochs} epochs of "
+              f"{config.samples_per_epoch} crops of {config.crop_size} px"
+              + ("; --recipe own-photos trains the bundled model's design"
+                 if args.recipe == "quick" else ""), file=sys.stderr)
     try:
         # The folder is held before anything is written to it: the cache, --restart's deletions.
         with distributed.hold_run_folder(config.out, world):
