@@ -21,7 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import autocolor_command, machine_line, photo_like, timed_run  # noqa: E402
-from benchmarks_md import replace_section  # noqa: E402
+from benchmarks_md import publish  # noqa: E402
 
 HEADING = "## Against the floor: decoding and encoding alone (issue 23)"
 # What the floor process runs: decode every input with Pillow, convert to RGB and encode it as
@@ -86,10 +86,7 @@ def main() -> int:
     for name, source, ours, floor, ratio in rows:
         lines.append(f"| {name} | `{source}` | {ours:.2f} s | {floor:.2f} s | **{ratio:.1f}x** "
                      f"| <= {TARGETS[name]}x |")
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if args.output is not None:
-        replace_section(args.output, HEADING, section)
+    publish(lines, HEADING, args.output)
     return 0
 
 

@@ -22,7 +22,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import autocolor_command, machine_line, photo_like, timed_run  # noqa: E402
-from benchmarks_md import replace_section  # noqa: E402
+from benchmarks_md import publish  # noqa: E402
 
 from autocolor.degrade import PRESETS, degrade  # noqa: E402
 
@@ -89,10 +89,7 @@ def main() -> int:
         f"| `--confidence-map` adds at most 10 % | {ratio['--confidence-map']:.2f}x | "
         f"{met(ratio['--confidence-map'] <= TARGETS['confidence_ratio'])} |",
     ]
-    section = "\n".join(lines) + "\n"
-    print(section)
-    if args.output is not None:
-        replace_section(args.output, HEADING, section)
+    publish(lines, HEADING, args.output)
     return 0
 
 

@@ -20,3 +20,13 @@ def replace_section(path: Path, heading: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
+
+
+def publish(lines: list[str], heading: str, output: Path | None) -> str:
+    """A section's lines -> its text, printed, and written into ``output`` when given."""
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if output is not None:
+        replace_section(output, heading, section)
+    return section
+
