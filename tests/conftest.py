@@ -17,6 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+# ONNX Runtime's optimized graphs are kept in ~/.cache between processes (infer/onnx_backend.py);
+# tests make many throwaway models, so they keep none (tests/infer/test_onnx.py checks the cache).
+os.environ["AUTOCOLOR_ORT_CACHE"] = "0"
+
 TINY_RENDER_SIZE = 64
 
 # One intra-op thread for torch (and OpenMP) in tests: the models here are tiny, and on a shared

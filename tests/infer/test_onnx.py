@@ -303,3 +303,30 @@ def test_the_confidence_output(onnx_file: Path, torch_model) -> None:
     assert np.abs(ab - expected_ab.numpy()).max() < AGREEMENT
     assert np.array_equal(ab, backend.predict(l_norm))
 
+
+
+def test_optimized_graphs_are_kept_between_processes(onnx_file: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    """The first session writes its optimized graph whole (a rename), later ones load it with
+    optimization off and compute the same; a damaged file is rebuilt; at most four are kept;
+    AUTOCOLOR_ORT_CACHE=0 keeps none."""
+    from autocolor.infer import onnx_backend
+
+    monkeypatch.setenv("AUTOCOLOR_ORT_CACHE", str(tmp_path / "ort"))
+    l_norm = np.random.default_rng(7).uniform(-1, 1, (1, 1, 64, 96)).astype(np.float32)
+    first = onnx_backend.OnnxBackend(onnx_file, cache=False)
+    [written] = list((tmp_path / "ort").iterdir())
+    assert written.suffix == ".onnx" and not written.name.startswith(".")
+    again = onnx_backend.OnnxBackend(onnx_file, cache=False)  # from the optimized graph
+    assert np.array_equal(again.predict(l_norm), first.predict(l_norm))
+    assert again.predict_confidence(l_norm)[1].shape == (1, 1, 64, 96)
+    written.write_bytes(b"not a graph")
+    rebuilt = onnx_backend.OnnxBackend(onnx_file, cache=False)
+    assert np.array_equal(rebuilt.predict(l_norm), first.predict(l_norm))
+    assert written.stat().st_size > 1000
+    for index in range(6):
+        (tmp_path / "ort" / f"old{index}.onnx").write_bytes(b"x")
+    onnx_backend._trim_cache(tmp_path / "ort")
+    assert len(list((tmp_path / "ort").glob("*.onnx"))) == 4
+    monkeypatch.setenv("AUTOCOLOR_ORT_CACHE", "0")
+    assert onnx_backend.optimized_cache_dir() is None
