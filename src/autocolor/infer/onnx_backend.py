@@ -112,7 +112,7 @@ def _new_session(path: Path, device: str, threads: int, stat: os.stat_result):
         except OSError:
             temp = None
     session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    if temp is not None and temp.is_file():
+    if cached is not None and temp is not None and temp.is_file():
         try:
             os.replace(temp, cached)  # whole or not at all, whatever runs beside
             _trim_cache(cached.parent)
