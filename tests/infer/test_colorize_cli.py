@@ -490,7 +490,7 @@ def test_restore_steps_and_plain_runs(tmp_path: Path, cli_args, capsys, xmp_hist
 @pytest.mark.parametrize("extra,words", [
     (["--restore-steps", "fading,sharpen"], "--restore-steps: unknown restoration step 'sharpen'"),
     (["--restore-steps", ","], "--restore-steps: name at least one"),
-    (["--restore", "--engine", "ray"], "--restore runs on --engine local"),
+    (["--restore-mask", "masks", "--engine", "ray"], "--restore-mask runs on --engine local"),
 ])
 def test_bad_restore_options_stop_before_any_work(tmp_path: Path, cli_args, capsys, extra,
                                                  words: str) -> None:

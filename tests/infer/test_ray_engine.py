@@ -289,3 +289,26 @@ def test_a_cluster_that_refuses_the_token_is_one_line(tmp_path: Path, monkeypatc
     assert err == ["error: --ray-address 10.0.0.5:6379: cannot join the cluster (Could not find "
                    "any running Ray instance.)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_restore_on_ray_gives_the_local_engines_outputs(ray_runtime, onnx_pair: Path,
+                                                        tmp_path: Path, capsys,
+                                                        old_print) -> None:
+    """--restore on Ray: the same restored pixels, XMP history and summary line as the local
+    engine; a clean photo left alone by both."""
+    (tmp_path / "in").mkdir()
+    old_print(96, 72)[0].save(tmp_path / "in" / "print.png")
+    gray_photo(64, 48).save(tmp_path / "in" / "clean.png")
+    results = {}
+    for engine in ("local", "ray"):
+        results[engine] = colorize(capsys, tmp_path / "in", "-o", tmp_path / engine, "--model",
+                                   onnx_pair, "--restore", "--engine", engine)
+    (status, _, stderr), (ray_status, _, ray_stderr) = results["local"], results["ray"]
+    assert status == ray_status == 0
+    assert stderr[-1].startswith("restored 1 photo: ") and ray_stderr[-1] == stderr[-1]
+    for name in ("print.png", "clean.png"):
+        local, ray = pixels(tmp_path / "local" / name), pixels(tmp_path / "ray" / name)
+        assert local[4] == ray[4], name  # the XMP, with the restoration's history or none
+        assert np.array_equal(local[5], ray[5]), name
+    assert b"xmpMM:History" in pixels(tmp_path / "ray" / "print.png")[4]
+    assert b"xmpMM:History" not in pixels(tmp_path / "ray" / "clean.png")[4]

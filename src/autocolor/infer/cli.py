@@ -170,9 +170,9 @@ def run(args: argparse.Namespace) -> int:
     except Refused as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if restore is not None and args.engine == "ray":
-        print("error: --restore runs on --engine local (the Ray engine does not restore yet)",
-              file=sys.stderr)
+    if args.restore_mask is not None and args.engine == "ray":
+        print("error: --restore-mask runs on --engine local (the Ray engine restores, but "
+              "writes no masks)", file=sys.stderr)
         return 1
     if args.confidence_map is not None and args.engine == "ray":
         print("error: --confidence-map runs on --engine local (not on Ray yet)", file=sys.stderr)
@@ -223,7 +223,8 @@ def run(args: argparse.Namespace) -> int:
     tally: Counter[str] = Counter()  # restored photos ("") and the steps that ran on them
     try:
         if args.engine == "ray":
-            written, failures = _colorize_with_ray(args, pending, hints, reference)
+            written, failures = _colorize_with_ray(args, pending, hints, reference, restore,
+                                                   tally)
         else:
             written, failures = _colorize_locally(args, pending, hints, reference, restore,
                                                   tally)
@@ -374,10 +375,12 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
     return written, failures
 
 
-def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, reference
-                       ) -> tuple[list[Location], int]:
+def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, reference,
+                       restore: str | tuple[str, ...] | None = None,
+                       tally: Counter[str] | None = None) -> tuple[list[Location], int]:
     """The Ray engine (:mod:`autocolor.infer.ray_engine`): -> (paths written, in job order,
-    named as the local engine names them; photos that failed)."""
+    named as the local engine names them; photos that failed). ``restore`` and ``tally`` as
+    for the local engine."""
     from tqdm import tqdm
 
     from autocolor.infer import ray_engine
@@ -386,7 +389,8 @@ def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, refe
         ray_engine.loopback_environment()  # before Ray is imported
     import ray  # noqa: F401  (without the `ray` extra, fail here, in one line: autocolor.cli)
 
-    settings = ray_engine.settings_for(args, hints, reference)
+    settings = ray_engine.settings_for(args, hints, reference, restore)
+    tally = Counter() if tally is None else tally
     failures = 0
     finished: dict[int, Location] = {}
     progress = tqdm(total=len(pending), unit="photo", disable=len(pending) < 2, file=sys.stderr)
@@ -399,6 +403,8 @@ def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, refe
         else:  # the job's own spelling of the path; the name may have become .png
             target = pending[row["index"]].target
             finished[row["index"]] = target.with_name(location(row["written"]).name)
+            if row.get("restored"):
+                tally.update(("", *row["restored"].split(",")))
         progress.update(1)
 
     # Workers get absolute paths (their working folder is not this one); error lines name the

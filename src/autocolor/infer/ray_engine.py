@@ -70,6 +70,8 @@ class RaySettings:
     xmp: bytes | None = None  # the provenance mark of every output (None: --no-provenance)
     credentials: Any = None  # ContentCredentials that sign every output (--c2pa-*), or None
     upsampling: str = "guided"  # as --upsampling
+    restore: Any = None  # as Colorizer.plan's restore: None (never), "auto" or the steps
+    provenance: Any = None  # the Provenance of xmp, to add a restored photo's history
 
 
 def gpus_per_actor(device: str, num_gpus: float | None) -> float:
@@ -79,7 +81,7 @@ def gpus_per_actor(device: str, num_gpus: float | None) -> float:
     return 1.0 if device == "cuda" else 0.0
 
 
-def settings_for(args, hints, reference) -> RaySettings:
+def settings_for(args, hints, reference, restore: Any = None) -> RaySettings:
     """The stages' settings from the command's arguments. The model is opened here once, on
     the CPU, for its metadata (the render size): a bad ``--model`` fails before any work."""
     # A name resolves on each node (its own installation); a path must be one they all read.
@@ -96,7 +98,8 @@ def settings_for(args, hints, reference) -> RaySettings:
                        max_pixels=args.max_pixels, batch_size=max(1, args.batch_size),
                        saturation=args.saturation, hints=hints, reference=reference,
                        actor_cpus=args.actor_cpus, xmp=xmp, credentials=credentials,
-                       upsampling=args.upsampling)
+                       upsampling=args.upsampling, restore=restore,
+                       provenance=probe.provenance if xmp is not None else None)
 
 
 class _NoNetwork:
@@ -161,8 +164,10 @@ def decode_stage(table, settings: RaySettings):
             remote = isinstance(where, Uri)
             plan = colorizer.plan(loaded, where.path if remote else where, hints=settings.hints,
                                   hints_as_stored=True, reference=settings.reference,
-                                  saturation=settings.saturation, name=source)
-            l_norm = colorizer.model_inputs([loaded.lightness])[0]  # (1,h,w)
+                                  saturation=settings.saturation, name=source,
+                                  restore=settings.restore)
+            # The plan's lightness: restored when asked (the network sees what the output keeps).
+            l_norm = colorizer.model_inputs([plan.loaded.lightness])[0]  # (1,h,w)
             values.update(
                 target=str(where.with_path(plan.target) if remote else plan.target),
                 render_h=l_norm.shape[1], render_w=l_norm.shape[2],
@@ -241,11 +246,13 @@ def write_stage(table, settings: RaySettings):
     colorizer = _policy(settings)
     rows = table.to_pylist()
     written: list[str | None] = []
+    restored: list[str | None] = []  # the restoration steps that ran, comma-separated
     errors: list[str | None] = []
     join_s: list[float | None] = []
     write_s: list[float | None] = []
     for row in rows:
         written.append(None)
+        restored.append(None)
         errors.append(row["error"])
         join_s.append(None)
         write_s.append(None)
@@ -258,12 +265,19 @@ def write_stage(table, settings: RaySettings):
                 2, row["render_h"], row["render_w"])
             rgb = colorizer.finish_plan(plan, ab_norm)
             joined = time.perf_counter()
+            steps = plan.restored_steps
+            xmp = settings.xmp
+            if steps and settings.provenance is not None:
+                from autocolor.restore.config import EVENTS
+
+                xmp = settings.provenance.xmp([EVENTS[step] for step in steps])
             sign = None
             if settings.credentials is not None:  # the input is the manifest's ingredient
                 source = location(row["source"])
-                sign = settings.credentials.for_photo(read_bytes(source), source.name)
-            written[-1] = str(write_result(rgb, location(row["target"]), plan.loaded,
-                                           settings.xmp, sign))
+                sign = settings.credentials.for_photo(read_bytes(source), source.name, steps)
+            written[-1] = str(write_result(rgb, location(row["target"]), plan.loaded, xmp,
+                                           sign))
+            restored[-1] = ",".join(steps)
             join_s[-1], write_s[-1] = joined - started, time.perf_counter() - joined
         except (ImageError, OSError, ValueError) as error:
             errors[-1] = _failure(row["source"], error)
@@ -271,6 +285,7 @@ def write_stage(table, settings: RaySettings):
             "network_pid"]
     return (table.select(keep)
             .append_column("written", pa.array(written, pa.string()))
+            .append_column("restored", pa.array(restored, pa.string()))
             .append_column("error", pa.array(errors, pa.string()))
             .append_column("join_s", pa.array(join_s, pa.float64()))
             .append_column("write_s", pa.array(write_s, pa.float64()))
