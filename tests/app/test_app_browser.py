@@ -117,9 +117,18 @@ def browser_page(browser, server):
 
 
 def download(page, label: str, target: Path) -> Image.Image:
-    button = page.get_by_role("button", name=label)
-    with page.expect_download(timeout=RESULT_TIMEOUT_MS) as info:
-        button.click()
+    """Click a download button and save what comes. A rerun of the page between drawing the
+    button and the click (the click component reports its value again) retires the button's
+    deferred file, and that click downloads nothing: click the new button again."""
+    for attempt in range(3):
+        button = page.get_by_role("button", name=label)
+        try:
+            with page.expect_download(timeout=RESULT_TIMEOUT_MS // 3) as info:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     info.value.save_as(target)
     assert info.value.suggested_filename == label.removeprefix("Download ")
     return Image.open(target)
