@@ -32,7 +32,7 @@ test-slow: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts
-	cd src && ../$(BIN)/mypy --config-file ../pyproject.toml
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --output BENCHMARKS.md
