@@ -21,7 +21,6 @@ import pytest
 import torch
 from PIL import Image
 
-from autocolor.data.cache import CacheRecord, sha256_file, write_manifest
 from autocolor.data.dataset import EpochSampler
 from autocolor.train import distributed, loop
 from autocolor.train.config import TrainConfig
@@ -60,18 +59,9 @@ def torchrun(nproc: int, args: list[str], cwd: Path) -> subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory, smooth_rgb) -> Path:
-    """Six small colour photos: four in train, two in val."""
-    folder = tmp_path_factory.mktemp("cache")
-    records = []
-    for index in range(6):
-        name = f"photo{index}.png"
-        height, width = (72, 96) if index % 3 else (96, 80)
-        Image.fromarray(smooth_rgb(index, height, width)).save(folder / name)
-        records.append(CacheRecord(file=name, split="train" if index < 4 else "val", width=width,
-                                   height=height, sha256=sha256_file(folder / name)))
-    write_manifest(folder, records)
-    return folder
+def cache(tmp_path_factory: pytest.TempPathFactory, smooth_rgb, cache_maker) -> Path:
+    """The training tests' six photos, all PNG."""
+    return cache_maker(tmp_path_factory.mktemp("cache"), smooth_rgb, jpegs=False)
 
 
 @pytest.fixture(scope="module")
