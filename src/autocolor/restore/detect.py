@@ -19,14 +19,16 @@ came measures as an old print (:func:`is_old_print`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from autocolor.restore.config import DEFAULT_CONFIG, STEPS, RestoreConfig
 from autocolor.restore.convert import check_lightness
-from autocolor.restore.damage import find_damage
+from autocolor.restore.damage import Damage, find_damage
 from autocolor.restore.fading import fading_level
 from autocolor.restore.grain import noise_sigma
-from autocolor.restore.halftone import find_screen
+from autocolor.restore.halftone import Screen, find_screen
 
 
 def threshold(step: str, config: RestoreConfig = DEFAULT_CONFIG) -> float:
@@ -74,16 +76,36 @@ def detect_halftone(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFI
     return find_screen(lightness, config).strength
 
 
-def detect(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> dict[str, float]:
-    """(H, W) L* in [0, 100] -> ``{step: measured value}`` for every step of :data:`STEPS`, on
-    the photo as it is (:func:`damaged` names the steps whose value passes the threshold)."""
+@dataclass(frozen=True, eq=False)
+class Survey:
+    """What :func:`survey` found on a photo as it is: the screen, the grain's sigma and the
+    dust-and-scratch masks (which the restoration steps reuse while the photo is unchanged),
+    and ``measured``, one number per step (:func:`detect`)."""
+
+    screen: Screen
+    sigma: float
+    damage: Damage
+    measured: dict[str, float]
+
+
+def survey(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> Survey:
+    """(H, W) L* in [0, 100] -> :class:`Survey` of every kind of damage, on the photo as it
+    is."""
     lightness = check_lightness(lightness)
     sigma = detect_grain(lightness, config)
     damage = find_damage(lightness, sigma, config)
     # The levels without the specks and scratches: their whites and blacks would hide a fade.
     fading = fading_level(lightness, config, damage.mask(lightness.shape))
-    return {"halftone": detect_halftone(lightness, config), "grain": sigma,
-            "dust": damage.dust_share, "scratches": damage.scratch_share, "fading": fading}
+    screen = find_screen(lightness, config)
+    return Survey(screen, sigma, damage, {
+        "halftone": screen.strength, "grain": sigma, "dust": damage.dust_share,
+        "scratches": damage.scratch_share, "fading": fading})
+
+
+def detect(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> dict[str, float]:
+    """(H, W) L* in [0, 100] -> ``{step: measured value}`` for every step of :data:`STEPS`, on
+    the photo as it is (:func:`damaged` names the steps whose value passes the threshold)."""
+    return survey(lightness, config).measured
 
 
 def is_old_print(measured: dict[str, float], config: RestoreConfig = DEFAULT_CONFIG) -> bool:

@@ -22,7 +22,7 @@ import numpy as np
 from autocolor.restore.config import DEFAULT_CONFIG, STEPS, RestoreConfig
 from autocolor.restore.convert import check_lightness
 from autocolor.restore.damage import find_damage, grow, inpaint
-from autocolor.restore.detect import detect, is_damaged, is_old_print
+from autocolor.restore.detect import is_damaged, is_old_print, survey
 from autocolor.restore.fading import fading_level, restore_fading
 from autocolor.restore.grain import noise_sigma, restore_grain
 from autocolor.restore.halftone import find_screen, remove_halftone
@@ -91,10 +91,11 @@ def restore_lightness(lightness: np.ndarray, steps: str | Iterable[str] = AUTO,
     lightness = check_lightness(lightness)
     chosen = parse_steps(steps)
     auto = chosen is None
+    first = None  # auto: the survey of the photo as it came, reused while it is unchanged
     if auto:
-        first = detect(lightness, config)
-        if not is_old_print(first, config):
-            return Restored(lightness, np.zeros(lightness.shape, bool), [], first)
+        first = survey(lightness, config)
+        if not is_old_print(first.measured, config):
+            return Restored(lightness, np.zeros(lightness.shape, bool), [], first.measured)
     wanted = STEPS if chosen is None else chosen
     current = lightness
     mask = np.zeros(lightness.shape, bool)
@@ -110,12 +111,15 @@ def restore_lightness(lightness: np.ndarray, steps: str | Iterable[str] = AUTO,
         return go
 
     if "halftone" in wanted:
-        screen = find_screen(current, config)
+        screen = first.screen if first is not None else find_screen(current, config)
         if decide("halftone", screen.strength, possible=bool(screen.peaks)):
             current = remove_halftone(current, screen, config)
-    sigma = noise_sigma(current) if {"dust", "scratches", "grain"} & set(wanted) else 0.0
+    still = first if current is lightness else None  # the survey, if nothing changed since
+    sigma = 0.0
+    if {"dust", "scratches", "grain"} & set(wanted):
+        sigma = still.sigma if still is not None else noise_sigma(current)
     if "dust" in wanted or "scratches" in wanted:
-        damage = find_damage(current, sigma, config)
+        damage = still.damage if still is not None else find_damage(current, sigma, config)
         fill_dust = "dust" in wanted and decide("dust", damage.dust_share,
                                                 possible=bool(damage.dust.any()))
         fill_scratches = "scratches" in wanted and decide(
