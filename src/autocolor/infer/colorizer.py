@@ -185,13 +185,7 @@ class Colorizer:
         the command line's ``--no-provenance``). ``restored``: the restoration steps that ran on
         the photo (:attr:`PhotoPlan.restored_steps`), recorded as its ``xmpMM:History``."""
         mark = self.provenance if provenance else None
-        if mark is None:
-            return None
-        if not restored:
-            return mark.xmp()
-        from autocolor.restore.config import EVENTS
-
-        return mark.xmp([EVENTS[step] for step in restored])
+        return marked_xmp(mark, restored) if mark is not None else None
 
     # -- the per-photo policy -----------------------------------------------------------------
 
@@ -493,6 +487,16 @@ class Colorizer:
         assert plan.target is not None
         return save_image(self.colorize_plans([plan])[0], plan.target, plan.loaded,
                           xmp=self.xmp(provenance, plan.restored_steps))
+
+
+def marked_xmp(mark: Provenance, restored: Sequence[str] = ()) -> bytes:
+    """``mark``'s XMP packet, with the restoration steps that ran (``restored``) as its
+    ``xmpMM:History`` (:data:`autocolor.restore.config.EVENTS`); none: no history."""
+    if not restored:
+        return mark.xmp()
+    from autocolor.restore.config import EVENTS
+
+    return mark.xmp([EVENTS[step] for step in restored])
 
 
 def restore_photo(loaded: LoadedImage, steps: Any = True) -> tuple[LoadedImage, Restored]:

@@ -35,7 +35,7 @@ import numpy as np
 from autocolor.batch import Refused
 from autocolor.errors import first_line
 from autocolor.images import ImageError, load_image
-from autocolor.infer.colorizer import Colorizer
+from autocolor.infer.colorizer import Colorizer, marked_xmp
 from autocolor.infer.storage import Uri, location, read_bytes, write_result
 
 # Photos per decode and per write task call. Small: a batch holds full-resolution photos, and a
@@ -268,9 +268,7 @@ def write_stage(table, settings: RaySettings):
             steps = plan.restored_steps
             xmp = settings.xmp
             if steps and settings.provenance is not None:
-                from autocolor.restore.config import EVENTS
-
-                xmp = settings.provenance.xmp([EVENTS[step] for step in steps])
+                xmp = marked_xmp(settings.provenance, steps)
             sign = None
             if settings.credentials is not None:  # the input is the manifest's ingredient
                 source = location(row["source"])
