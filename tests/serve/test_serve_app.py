@@ -407,3 +407,13 @@ def test_confidence_answers_a_zip(make_client, make_photo, serve_colorizer) -> N
     [(_, sure)] = serve_colorizer.predict_confidence([loaded.lightness])
     assert np.array_equal(written, serve_colorizer.confidence_map(sure, loaded.size))
 
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("", None), ("false", None), ("0", None), ("true", "auto"), ("1", "auto"), ("auto", "auto"),
+    ("Fading, dust", ("dust", "fading")),
+])
+def test_the_restore_field_reads_yes_no_and_steps(value: str, expected) -> None:
+    from autocolor.serve.job import parse_restore
+
+    assert parse_restore(value) == expected

@@ -332,7 +332,7 @@ class Photo:
         self.rgb = model.render(self.source(restore), ab_small, saturation, self.hint_set,
                                 reference)
         steps = self.restored_steps(restore)
-        self.xmp = model.xmp_for(steps) if steps and model.xmp is not None else model.xmp
+        self.xmp = model.xmp_for(steps)  # no steps: the plain mark; no mark: None
         self.preview = preview_image(self.rgb, self.loaded.alpha)
         self.render_key = key
         return True

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 
 # Form fields besides the files, and what each takes (the OpenAPI description says the same).
 TEXT_FIELDS = ("render_size", "saturation", "format", "hints", "restore", "confidence")
-# The restore field's words for "no" and for "auto" (any other value names the steps).
-RESTORE_OFF = ("", "0", "false", "no", "off")
-RESTORE_AUTO = ("1", "true", "yes", "on", "auto")
+# A yes-or-no field's words (restore: "auto" is yes too, and any other value names the steps).
+NO_WORDS = ("", "0", "false", "no", "off")
+YES_WORDS = ("1", "true", "yes", "on")
 FILE_FIELDS = ("image", "reference")
 FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 
@@ -98,10 +98,10 @@ def parse_options(fields: dict[str, str]) -> Options:
         except HintError as error:
             raise OptionError(f"hints: {error}") from None
     confidence = fields.get("confidence", "").strip().lower()
-    if confidence not in RESTORE_OFF + ("1", "true", "yes", "on"):
+    if confidence not in NO_WORDS + YES_WORDS:
         raise OptionError(f"confidence must be true or false, got {fields['confidence']!r}")
     return Options(render_size, saturation, fmt, hints, parse_restore(fields.get("restore", "")),
-                   confidence not in RESTORE_OFF)
+                   confidence in YES_WORDS)
 
 
 def parse_restore(value: str) -> str | tuple[str, ...] | None:
@@ -112,12 +112,12 @@ def parse_restore(value: str) -> str | tuple[str, ...] | None:
         OptionError: an unknown step, or OpenCV missing on the server (the restore extra).
     """
     word = value.strip().lower()
-    if word in RESTORE_OFF:
+    if word in NO_WORDS:
         return None
     from autocolor.restore import AUTO, parse_steps
 
     try:
-        steps = AUTO if word in RESTORE_AUTO else parse_steps(word)
+        steps = None if word in YES_WORDS else parse_steps(word)  # "auto" -> None too
     except ValueError as error:
         raise OptionError(f"restore: {error}") from None
     try:
