@@ -425,21 +425,26 @@ class Colorizer:
         """Planned photos -> their (H, W, 3) uint8/uint16 sRGB results; one batched network
         pass (:meth:`model_inputs`, :meth:`predict_inputs`), then :meth:`finish_plan` per photo
         with the network's input as the guide."""
-        inputs = self.model_inputs([plan.loaded.lightness for plan in plans], render_size)
-        predicted = self.predict_inputs(inputs)
-        return [self.finish_plan(plan, ab_norm, guide_of(l_norm))
-                for plan, ab_norm, l_norm in zip(plans, predicted, inputs, strict=True)]
+        return [rgb for rgb, _ in self._colorize_plans(plans, render_size, False)]
 
     def colorize_plans_confidence(self, plans: Sequence[PhotoPlan],
                                   render_size: int | None = None
                                   ) -> list[tuple[np.ndarray, np.ndarray]]:
         """:meth:`colorize_plans` with each photo's confidence map: -> [((H, W, 3) sRGB,
         (H, W) uint8 map: 255 sure, 0 a guess; :meth:`confidence_map`)]."""
+        return self._colorize_plans(plans, render_size, True)  # type: ignore[return-value]
+
+    def _colorize_plans(self, plans: Sequence[PhotoPlan], render_size: int | None,
+                        confidence: bool) -> list[tuple[np.ndarray, np.ndarray | None]]:
         inputs = self.model_inputs([plan.loaded.lightness for plan in plans], render_size)
-        predicted = self.predict_inputs(inputs, confidence=True)
-        return [(self.finish_plan(plan, ab_norm, guide_of(l_norm)),
-                 self.confidence_map(sure, plan.loaded.size))
-                for plan, (ab_norm, sure), l_norm in zip(plans, predicted, inputs, strict=True)]
+        predicted = self.predict_inputs(inputs, confidence=confidence)
+        out = []
+        for plan, result, l_norm in zip(plans, predicted, inputs, strict=True):
+            ab_norm, sure = result if confidence else (result, None)
+            rgb = self.finish_plan(plan, ab_norm, guide_of(l_norm))
+            out.append((rgb, self.confidence_map(sure, plan.loaded.size)
+                        if sure is not None else None))
+        return out
 
     def colorize_loaded(self, loaded: LoadedImage, **steering) -> np.ndarray:
         """A :class:`LoadedImage` -> (H, W, 3) uint8/uint16 sRGB at full resolution; ``steering``
