@@ -363,19 +363,30 @@ def test_the_bundled_models_map_is_calibrated() -> None:
 
 
 
-def test_the_networks_input_guides_the_upsampling(colorizer: Colorizer) -> None:
+def test_the_networks_input_guides_the_upsampling(colorizer: Colorizer, monkeypatch) -> None:
     """finish with the guide taken from the network's input equals finish that reduces the
-    full-size photo again, to the bit; a guide of another shape is not used."""
+    full-size photo again, to the bit, without reducing it; a guide of another shape is not
+    used."""
     from autocolor.images import LoadedImage
+    from autocolor.infer import pipeline
     from autocolor.infer.pipeline import guide_of
+
+    reductions = []
+    real_guide_at = pipeline.guide_at
+    monkeypatch.setattr(pipeline, "guide_at",
+                        lambda *args: reductions.append(1) or real_guide_at(*args))
 
     lightness = mid_gray(301, 203).astype(np.float32) / 2.55
     [l_norm] = colorizer.model_inputs([lightness])
     [ab_norm] = colorizer.predict_inputs([l_norm])
     loaded = LoadedImage(lightness=lightness)
     reduced_again = colorizer.finish(loaded, ab_norm)
+    assert reductions == [1]
     assert np.array_equal(colorizer.finish(loaded, ab_norm, guide=guide_of(l_norm)), reduced_again)
+    assert reductions == [1]  # the guide was used: no second reduction
     wrong = np.zeros((5, 7), np.float32)
     assert np.array_equal(colorizer.finish(loaded, ab_norm, guide=wrong), reduced_again)
+    assert reductions == [1, 1]
     plan = colorizer.plan(loaded)
     assert np.array_equal(colorizer.colorize_plans([plan])[0], reduced_again)
+    assert reductions == [1, 1]

@@ -73,3 +73,32 @@ def test_input_checks() -> None:
         restore_lightness(np.zeros((4, 4, 3), np.float32))
     with pytest.raises(ValueError, match="unknown"):
         restore_lightness(np.zeros((4, 4), np.float32), "all")
+
+
+def test_auto_finds_the_damage_once(synth, photo, monkeypatch) -> None:
+    """auto's survey of the photo (the grain's sigma, the dust and scratch masks) serves the
+    steps while no step has changed the photo: each is measured once."""
+    import importlib
+
+    detect = importlib.import_module("autocolor.restore.detect")
+    pipeline = importlib.import_module("autocolor.restore.pipeline")
+
+    calls = {"find_damage": 0, "noise_sigma": 0}
+
+    def counted(module, name):
+        real = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    for module in (detect, pipeline):
+        counted(module, "find_damage")
+        counted(module, "noise_sigma")
+    damaged, _ = synth.add_dust(synth.fade(photo), 40)
+    damaged, _ = synth.add_scratches(damaged, 2)
+    restored = restore_lightness(damaged)
+    assert "dust" in restored.ran and "halftone" not in restored.ran
+    assert calls == {"find_damage": 1, "noise_sigma": 1}
