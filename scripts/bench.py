@@ -350,25 +350,35 @@ def end_to_end(label: str, inputs: list[str], output: Path, weights: Path, runs:
 def stage_breakdown(photo: Path, weights: Weights, runs: int
                     ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """Median seconds per stage of one 12 MP photo through the ONNX path, in this process, as
-    `autocolor colorize` runs it (guided upsampling, its default) -> (stages, for comparison:
-    the join with bilinear upsampling, which ``--upsampling bilinear`` runs instead)."""
-    from autocolor.image_output import save_image
+    `autocolor colorize` runs it to a JPEG (guided upsampling, its default, and the 4:2:0 join)
+    -> (stages, for comparison: the RGB join and its encode, which a PNG target runs, and the
+    4:2:0 join with bilinear upsampling, which ``--upsampling bilinear`` runs)."""
+    from autocolor.image_output import jpeg_from_planes, save_image
     from autocolor.images import load_image
     from autocolor.infer.onnx_backend import OnnxBackend
-    from autocolor.infer.pipeline import model_input, render_rgb, render_shape
+    from autocolor.infer.pipeline import (
+        guide_of,
+        model_input,
+        render_rgb,
+        render_shape,
+        render_ycbcr,
+    )
 
     backend = OnnxBackend(weights.onnx, cache=False)
     render_size = int(backend.metadata.get("render_size", 384))
     loaded = load_image(photo)
     shape = render_shape(*loaded.lightness.shape, render_size)
-    l_norm = model_input(loaded.lightness, shape)[None]
-    ab_norm = backend.predict(l_norm)[0]
+    l_norm = model_input(loaded.lightness, shape)
+    ab_norm = backend.predict(l_norm[None])[0]
+    guide = guide_of(l_norm)
 
     # As Colorizer.finish without hints or a reference photo (saturation 1, the CLI's default).
-    def join(guided: bool):
-        return lambda: render_rgb(loaded.lightness, ab_norm, loaded.bit_depth, 1.0, guided)
+    def planes(guided: bool):
+        return lambda: render_ycbcr(loaded.lightness, ab_norm, 1.0, guided, guide,
+                                    loaded.gray_codes())
 
-    rgb = join(True)()
+    rendered = planes(True)()
+    rgb = render_rgb(loaded.lightness, ab_norm, loaded.bit_depth, 1.0, True, guide)
     target = photo.with_name("stage-out.jpg")
     stages = [
         ("ONNX Runtime session (created once per process)",
@@ -376,13 +386,19 @@ def stage_breakdown(photo: Path, weights: Weights, runs: int
         ("decode JPEG + full-res L (load_image)", lambda: load_image(photo)),
         (f"L to the render shape {shape[1]}x{shape[0]} (model_input)",
          lambda: model_input(loaded.lightness, shape)),
-        ("network (ONNX Runtime)", lambda: backend.predict(l_norm)),
-        ("ab upsampling, guided filter (the default) + Lab -> sRGB, fused "
-         "(render_rgb(guided=True))", join(True)),
-        ("encode JPEG q95 + write (save_image)", lambda: save_image(rgb, target, loaded)),
+        ("network (ONNX Runtime)", lambda: backend.predict(l_norm[None])),
+        ("ab upsampling, guided filter (the default), joined as 4:2:0 Y'CbCr: half-size chroma, "
+         "full-size luma (render_ycbcr(guided=True))", planes(True)),
+        ("encode JPEG q95 from the planes + write (save_image)",
+         lambda: save_image(rendered, target, loaded)),
     ]
-    compared = [("ab upsampling, bilinear (`--upsampling bilinear`) + Lab -> sRGB, fused "
-                 "(render_rgb(guided=False))", join(False))]
+    compared = [
+        ("the RGB join at full size (render_rgb(guided=True)), what a PNG target runs",
+         lambda: render_rgb(loaded.lightness, ab_norm, loaded.bit_depth, 1.0, True, guide)),
+        ("encode JPEG q95 from RGB (Pillow)", lambda: save_image(rgb, target, loaded)),
+        ("the 4:2:0 join with bilinear upsampling (`--upsampling bilinear`)", planes(False)),
+    ]
+    assert len(jpeg_from_planes(rendered, loaded)) > 0
     return ([(name, median_seconds(function, runs, warmup=1)) for name, function in stages],
             [(name, median_seconds(function, runs, warmup=1)) for name, function in compared])
 
@@ -519,7 +535,7 @@ def report(weights, e2e, stages, compared, latency, throughput, gflops, roofline
                    for size in (256, 512)}
     default_render = int(_render_size(default))
     stage_sum = sum(seconds for _, seconds in stages)
-    # The fused join as the CLI runs it (guided) and, in compared, with bilinear upsampling.
+    # The join as the CLI runs it (guided) and, last in compared, with bilinear upsampling.
     guided_join = next(seconds for name, seconds in stages if "guided filter" in name)
     lines = [
         f"**Weights:** {names['default']}: {default.source}; seed-vgg19: {seed.source}. "
@@ -564,9 +580,12 @@ def report(weights, e2e, stages, compared, latency, throughput, gflops, roofline
         "",
         "`stage_breakdown()` in scripts/bench.py: each stage alone, median of 5 after a warm-up, "
         "as `autocolor colorize` runs it (ab upsampled by the guided filter, its default). The "
-        "rest of the wall time above is the Python start and imports. The last row, not in the "
-        "sum, is the same join with bilinear upsampling (`--upsampling bilinear`): the "
-        f"difference, {fmt_ms(guided_join - compared[0][1])}, is what the guided filter costs.",
+        "rest of the wall time above is the Python start and imports. A JPEG keeps its colour "
+        "at half resolution (4:2:0), so for a JPEG target the join computes only that: the "
+        "chroma of each 2x2 block and the full-size luma (docs/ARCHITECTURE.md). The rows "
+        "below the sum compare: the full-size RGB join and its encode (a PNG target's path), "
+        "and the 4:2:0 join with bilinear upsampling (`--upsampling bilinear`): the "
+        f"difference, {fmt_ms(guided_join - compared[-1][1])}, is what the guided filter costs.",
         "",
         "| stage | median |",
         "| --- | --- |",

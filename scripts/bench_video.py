@@ -8,7 +8,7 @@ with film grain, H.264, 25 frames/s, with AAC sound):
 
 - each stage of one frame in one process, median over the frames of a clip: decode (PyAV, gray
   plane), lightness, the render-size lightness, the network, the optical flow and trust, the
-  blend, upsampling and the join at full resolution, and sRGB -> YUV + H.264 encoding;
+  blend, upsampling and the join (4:2:0 planes where the frame allows), and the encode;
 - the real command in a fresh process, at 640x352 and 1280x720, as it runs by default (the
   network on every 3rd frame) and with ``--keyframes 1`` (the network on every frame):
   steady frames per second = (frames of a long clip - frames of a short clip) / (difference of
@@ -122,9 +122,13 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float, float]]:
                 else:
                     temporal.blend(temporal.begin(small), ab_norm)
                 previous = image
-                rgb = timed("upsample + join at full size (finish)", colorizer.finish,
-                            LoadedImage(lightness=lightness), ab_norm)
-                timed("sRGB -> YUV + H.264 encode", sink.write, rgb, None)
+                # as FrameColorizer runs it: 4:2:0 planes for a yuv420p stream where the frame's
+                # half size is larger than the render, else RGB converted by the scaler
+                rendered = timed("upsample + join (finish: 4:2:0 planes or RGB)",
+                                 colorizer.finish,
+                                 LoadedImage(lightness=lightness, gray=gray, gray_of=lightness),
+                                 ab_norm, None, None, 1.0, None, sink.pix_fmt)
+                timed("frame to the encoder + H.264 encode", sink.write, rendered, None)
             sink.close()
     shape = per_frame.shape
     return [(name.replace("network", f"network at {shape[1]}x{shape[0]}"),

@@ -191,3 +191,79 @@ def test_save_image_failure_on_16_bit_write(tmp_path: Path,
     with pytest.raises(OSError, match="rename failed"):
         save_image(rgb, tmp_path / "o.png", loaded)
     assert os.listdir(tmp_path) == []
+
+
+# -- JPEGs from 4:2:0 planes ----------------------------------------------------------------------
+
+def gentle_rgb(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
+    """Colour that changes over tens of pixels (what 4:2:0 keeps), on sharper gray detail."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    detail = rng.normal(0, 12, (height, width))[..., None]
+    base = np.stack([128 + 90 * np.sin(x / 40 + seed), 128 + 80 * np.cos(y / 35),
+                     128 + 70 * np.sin((x + y) / 50)], axis=-1)
+    return np.clip(base + detail, 0, 255).astype(np.uint8)
+
+
+def planes_of(rgb: np.ndarray):
+    """An RGB image as the YCbCr420 planes a 4:2:0 JPEG keeps (chroma averaged per 2x2 block)."""
+    from autocolor.image_output import YCbCr420
+
+    ycc = rgb.astype(np.float32) @ np.array([[0.299, 0.587, 0.114],
+                                             [-0.168735892, -0.331264108, 0.5],
+                                             [0.5, -0.418687589, -0.081312411]]).T + [0, 128, 128]
+    height, width = ycc.shape[:2]
+    padded = np.pad(ycc.astype(np.float32), ((0, height % 2), (0, width % 2), (0, 0)), "edge")
+    blocks = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2, 3).mean((1, 3))
+    chroma = np.rint(blocks).astype(np.uint8)
+    return YCbCr420(np.rint(ycc[..., 0]).astype(np.uint8), np.ascontiguousarray(chroma[..., 1]),
+                    np.ascontiguousarray(chroma[..., 2]))
+
+
+@pytest.mark.parametrize("size", [(48, 64), (47, 63)])
+def test_jpeg_from_planes_is_as_close_as_pillows_jpeg(tmp_path: Path,
+                                                   size: tuple[int, int]) -> None:
+    rgb = gentle_rgb(*size, seed=7)
+    loaded = LoadedImage(lightness=np.zeros(size, np.float32))
+    path = save_image(planes_of(rgb), tmp_path / "planes.jpg", loaded)
+    pillow = save_image(rgb, tmp_path / "pillow.jpg", loaded)
+    with Image.open(path) as ours, Image.open(pillow) as theirs:
+        assert ours.size == theirs.size == (size[1], size[0])
+        assert ours.mode == "RGB"
+        error = np.abs(np.asarray(ours, np.int32) - rgb).mean()
+        pillows_error = np.abs(np.asarray(theirs, np.int32) - rgb).mean()
+    assert error < pillows_error + 0.2, (error, pillows_error)
+
+
+def test_jpeg_from_planes_keeps_exif_xmp_and_a_long_icc_profile(tmp_path: Path) -> None:
+    rgb = gentle_rgb(seed=8)
+    # a profile longer than one segment holds: split in two APP2 chunks, as Pillow does
+    icc = srgb_icc() + bytes(70_000)
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>'
+    loaded = LoadedImage(lightness=np.zeros(rgb.shape[:2], np.float32), exif=exif_with(1),
+                         icc_profile=icc)
+    ours = save_image(planes_of(rgb), tmp_path / "planes.jpg", loaded, xmp=xmp).read_bytes()
+    theirs = save_image(rgb, tmp_path / "pillow.jpg", loaded, xmp=xmp).read_bytes()
+    with Image.open(tmp_path / "planes.jpg") as image:
+        assert image.info["icc_profile"] == icc
+        assert image.info["xmp"] == xmp
+        assert image.getexif()[MAKE] == "TestCam"
+
+    def markers(data: bytes) -> list[bytes]:
+        found, offset = [], 2
+        while data[offset + 1] != 0xDA:
+            (length,) = struct.unpack(">H", data[offset + 2:offset + 4])
+            if 0xE0 <= data[offset + 1] <= 0xEF:
+                found.append(data[offset:offset + 2] + data[offset + 4:offset + 18])
+            offset += 2 + length
+        return found
+
+    assert markers(ours) == markers(theirs)  # the same segments, in Pillow's order
+
+
+def test_planes_to_another_format_become_rgb(tmp_path: Path) -> None:
+    rgb = gentle_rgb(seed=9)
+    loaded = LoadedImage(lightness=np.zeros(rgb.shape[:2], np.float32))
+    path = save_image(planes_of(rgb), tmp_path / "planes.png", loaded)
+    with Image.open(path) as image:
+        assert np.abs(np.asarray(image, np.int32) - rgb).mean() < 1.5

@@ -2,8 +2,11 @@
 :func:`format_of`, :func:`fit_target`) and the one encoder (:func:`write_image`) behind files
 (:func:`save_image`, through :mod:`autocolor.atomic`) and bytes in memory (:func:`image_bytes`).
 
-Pillow does the encoding, except 16-bit PNGs, which are written here. The photos come from
-:mod:`autocolor.images` (:class:`~autocolor.images.LoadedImage` carries the metadata kept).
+Pillow does the encoding, except 16-bit PNGs, which are written here, and JPEGs whose colour
+comes as 4:2:0 planes (:class:`YCbCr420`): simplejpeg (libjpeg-turbo)
+encodes those planes as they are, with no RGB step, and the metadata segments are added here.
+The photos come from :mod:`autocolor.images` (:class:`~autocolor.images.LoadedImage` carries the
+metadata kept).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import re
 import struct
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 import numpy as np
 from PIL import Image
@@ -38,6 +42,69 @@ OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"
 # zlib level of PNG outputs: level 6 took 15% longer than 1 on a 12 MP photo for files 0.1% to
 # 4% smaller (photos with grain hardly compress losslessly).
 PNG_COMPRESS_LEVEL = 1
+
+
+# Y'CbCr encodings a result may come in: the luma weights of R, G, B, and whether the range is
+# limited ("TV": Y in 16-235, Cb and Cr in 16-240) or full (0-255).
+YCBCR_ENCODINGS: dict[str, tuple[tuple[float, float, float], bool]] = {
+    "jfif": ((0.299, 0.587, 0.114), False),  # JPEG (BT.601, full range)
+    "bt709-tv": ((0.2126, 0.7152, 0.0722), True),  # the video outputs, as they are tagged
+}
+
+
+# Outputs whose files hold 4:2:0 Y'CbCr -> its encoding: Colorizer.finish may hand them planes.
+PLANE_FORMATS = {"jpeg": "jfif", "yuv420p": "bt709-tv"}
+
+
+def ycbcr_matrix(encoding: str) -> tuple[np.ndarray, np.ndarray]:
+    """-> (matrix (3, 3), offset (3,)) float32: [Y, Cb, Cr] = matrix @ [R, G, B] + offset, in
+    8-bit codes, for one of :data:`YCBCR_ENCODINGS`."""
+    (red, green, blue), limited = YCBCR_ENCODINGS[encoding]
+    luma = np.array([red, green, blue], dtype=np.float64)
+    # Cb = (B - Y) / (2 (1 - Kb)), Cr = (R - Y) / (2 (1 - Kr))
+    cb = (np.array([0.0, 0.0, 1.0]) - luma) / (2.0 * (1.0 - blue))
+    cr = (np.array([1.0, 0.0, 0.0]) - luma) / (2.0 * (1.0 - red))
+    matrix = np.stack([luma, cb, cr])
+    offset = np.array([0.0, 128.0, 128.0])
+    if limited:
+        matrix = matrix * np.array([219.0, 224.0, 224.0])[:, None] / 255.0
+        offset = offset + np.array([16.0, 0.0, 0.0])
+    return matrix.astype(np.float32), offset.astype(np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class YCbCr420:
+    """An 8-bit photo or frame as 4:2:0 files hold it: ``y`` (H, W) uint8, ``cb`` and ``cr``
+    (ceil(H / 2), ceil(W / 2)) uint8, in ``encoding`` (a key of :data:`YCBCR_ENCODINGS`)."""
+
+    y: np.ndarray
+    cb: np.ndarray
+    cr: np.ndarray
+    encoding: str = "jfif"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the photo."""
+        return self.y.shape[0], self.y.shape[1]
+
+    def rgb(self) -> np.ndarray:
+        """-> (H, W, 3) uint8 sRGB, the chroma repeated over each 2x2 block, by the inverse
+        matrix in floating point (for a consumer that needs RGB: a PNG, a preview; Pillow's
+        own YCbCr conversion is off by a level or two)."""
+        height, width = self.shape
+        matrix, offset = ycbcr_matrix(self.encoding)
+        planes = [self.y.astype(np.float32) - offset[0]] + [
+            np.repeat(np.repeat(plane.astype(np.float32) - offset[index], 2, axis=0), 2,
+                      axis=1)[:height, :width]
+            for index, plane in ((1, self.cb), (2, self.cr))]
+        inverse = np.linalg.inv(matrix.astype(np.float64)).astype(np.float32)
+        rgb = np.stack([inverse[row, 0] * planes[0] + inverse[row, 1] * planes[1]
+                        + inverse[row, 2] * planes[2] for row in range(3)], axis=-1)
+        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+# A colour result: (H, W, 3) uint8/uint16 sRGB, or an 8-bit one as a 4:2:0 JPEG keeps it.
+Rendered: TypeAlias = "np.ndarray | YCbCr420"
 
 
 def result_name(upload_name: str, suffix: str, fallback: str = "photo") -> str:
@@ -142,11 +209,48 @@ def _png16_bytes(pixels: np.ndarray, icc: bytes | None, exif: bytes | None,
     return body
 
 
-def write_image(handle: BinaryIO, rgb: np.ndarray, loaded: LoadedImage, fmt: str,
+def _segment(marker: int, payload: bytes) -> bytes:
+    if len(payload) > 65533:
+        raise ValueError(f"a JPEG segment holds at most 65533 bytes, got {len(payload)}")
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def jpeg_from_planes(planes: YCbCr420, loaded: LoadedImage, xmp: bytes | None = None) -> bytes:
+    """A 4:2:0 JPEG at :data:`JPEG_QUALITY` straight from Y, Cb and Cr planes (simplejpeg),
+    with ``loaded``'s EXIF and RGB ICC profile and ``xmp``, in the segments and the order Pillow
+    writes them (APP1 EXIF, APP1 XMP, APP2 ICC chunks, after the JFIF APP0)."""
+    import simplejpeg
+
+    if planes.encoding != "jfif":
+        raise ValueError(f"a JPEG holds JFIF Y'CbCr, not {planes.encoding}")
+    data = simplejpeg.encode_jpeg_yuv_planes(planes.y, planes.cb, planes.cr,
+                                             quality=JPEG_QUALITY)
+    if data[:4] != b"\xff\xd8\xff\xe0":
+        raise ValueError("the JPEG encoder wrote no JFIF header")
+    app0_end = 4 + struct.unpack(">H", data[4:6])[0]
+    segments = []
+    if loaded.exif:
+        exif = loaded.exif if loaded.exif.startswith(b"Exif\x00\x00") else (
+            b"Exif\x00\x00" + loaded.exif)
+        segments.append(_segment(0xE1, exif))
+    if xmp:
+        segments.append(_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp))
+    if loaded.icc_profile:
+        size = 65519  # 65533 less the 14-byte chunk header
+        chunks = [loaded.icc_profile[at:at + size]
+                  for at in range(0, len(loaded.icc_profile), size)]
+        segments += [_segment(0xE2, b"ICC_PROFILE\x00" + bytes((number, len(chunks))) + chunk)
+                     for number, chunk in enumerate(chunks, start=1)]
+    return data[:app0_end] + b"".join(segments) + data[app0_end:]
+
+
+def write_image(handle: BinaryIO, rgb: Rendered, loaded: LoadedImage, fmt: str,
                 xmp: bytes | None = None, png_compress_level: int = PNG_COMPRESS_LEVEL) -> None:
     """Encode (H, W, 3) uint8/uint16 sRGB as ``fmt`` (a key of :data:`OUTPUT_FORMATS`) into a
     binary file ``handle``: the one encoder behind :func:`save_image` (files) and
-    :func:`image_bytes` (the app's downloads, the server's responses).
+    :func:`image_bytes` (the app's downloads, the server's responses). ``rgb`` may also be
+    :class:`YCbCr420` planes: a JPEG encodes them as they are
+    (:func:`jpeg_from_planes`), any other format their RGB.
 
     Keeps alpha, EXIF (orientation reset) and RGB ICC profiles from ``loaded``; ``xmp`` (an XMP
     packet, :meth:`autocolor.provenance.Provenance.xmp`) goes where each format keeps it: a JPEG
@@ -161,6 +265,11 @@ def write_image(handle: BinaryIO, rgb: np.ndarray, loaded: LoadedImage, fmt: str
     if not can_hold(fmt, loaded):
         what = "16-bit" if loaded.bit_depth == 16 else "transparent"
         raise ValueError(f"{what} output must be written as PNG, not {fmt.upper()}")
+    if not isinstance(rgb, np.ndarray):  # YCbCr420 planes
+        if fmt == "jpeg":
+            handle.write(jpeg_from_planes(rgb, loaded, xmp))
+            return
+        rgb = rgb.rgb()
     if loaded.alpha is not None:
         rgb = np.concatenate([rgb, loaded.alpha[..., None].astype(rgb.dtype)], axis=-1)
     if rgb.dtype == np.uint16:
@@ -201,7 +310,7 @@ def write_image(handle: BinaryIO, rgb: np.ndarray, loaded: LoadedImage, fmt: str
         image.save(handle, "WEBP", quality=WEBP_QUALITY, **options)
 
 
-def image_bytes(rgb: np.ndarray, loaded: LoadedImage, fmt: str, xmp: bytes | None = None,
+def image_bytes(rgb: Rendered, loaded: LoadedImage, fmt: str, xmp: bytes | None = None,
                 png_compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
     """:func:`write_image` into memory -> the file's bytes."""
     buffer = io.BytesIO()
@@ -209,7 +318,7 @@ def image_bytes(rgb: np.ndarray, loaded: LoadedImage, fmt: str, xmp: bytes | Non
     return buffer.getvalue()
 
 
-def save_image(rgb: np.ndarray, path: str | os.PathLike, loaded: LoadedImage,
+def save_image(rgb: Rendered, path: str | os.PathLike, loaded: LoadedImage,
                xmp: bytes | None = None,
                sign: Callable[[bytes, str], bytes] | None = None) -> Path:
     """Write (H, W, 3) uint8/uint16 sRGB to ``path`` in the format its suffix names

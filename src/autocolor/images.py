@@ -76,6 +76,18 @@ class LoadedImage:
     orientation: int = 1  # the EXIF orientation that was applied
     stored_size: tuple[int, int] = (0, 0)  # (W, H) before orientation, for hint coordinates
     extra: dict = field(default_factory=dict)
+    # The 8-bit gray codes ``lightness`` was read from, and the lightness array they belong to:
+    # read them through gray_codes(), which gives None once the lightness is another array.
+    gray: np.ndarray | None = field(default=None, repr=False)
+    gray_of: np.ndarray | None = field(default=None, repr=False)
+
+    def gray_codes(self) -> np.ndarray | None:
+        """(H, W) uint8: the 8-bit gray input ``lightness`` was read from (its exact neutral
+        sRGB codes), or None: not an 8-bit gray input, or ``lightness`` was replaced since
+        (restored)."""
+        if self.gray is None or self.gray_of is not self.lightness:
+            return None
+        return self.gray
 
     @property
     def size(self) -> tuple[int, int]:
@@ -143,6 +155,7 @@ def lightness_from_pil(image: Image.Image, name: str | None = None) -> LoadedIma
         lightness = np.take(gray_to_lightness(np.arange(256, dtype=np.float32) / 255.0), gray)
         if mode in ("LA", "La"):
             alpha = np.asarray(image.getchannel("A"))
+        return LoadedImage(lightness=lightness, alpha=alpha, gray=gray, gray_of=lightness)
     else:
         if mode in ("P", "PA"):
             has_alpha = mode == "PA" or "transparency" in image.info

@@ -13,8 +13,11 @@ from skimage.color import lab2rgb, rgb2lab
 
 from autocolor.color import lab as torch_lab
 from autocolor.color.lab_numpy import (
+    gray_codes_into,
     gray_to_lightness,
     lab_to_rgb,
+    lab_to_srgb_into,
+    lab_to_srgb_planes,
     linear_to_srgb,
     rgb_to_lab,
     srgb_to_linear,
@@ -144,3 +147,25 @@ def test_integer_array_raises_type_error(function, dtype) -> None:
 def test_wrong_shape_raises_value_error(function, shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         function(np.zeros(shape, dtype=np.float32))
+
+
+def test_gray_codes_are_the_joins_gray() -> None:
+    """gray_codes_into(L) is what lab_to_srgb_into writes for (L, 0, 0): its green exactly (red
+    and blue round apart from it by a level for about 1 L* in 1000)."""
+    lightness = np.linspace(0.0, 100.0, 200_001, dtype=np.float32)[None]
+    zeros = np.zeros_like(lightness)
+    joined = lab_to_srgb_into(lightness, zeros, zeros, np.empty((1, lightness.size, 3), np.uint8))
+    codes = gray_codes_into(lightness, np.empty(lightness.shape, np.uint8))
+    assert np.array_equal(codes[0], joined[0, :, 1])
+    apart = np.abs(codes[0].astype(int)[:, None] - joined[0]).max(axis=1)
+    assert apart.max() <= 1 and (apart > 0).mean() < 0.01
+    assert codes[0, 0] == 0 and codes[0, -1] == 255
+
+
+def test_srgb_planes_are_the_interleaved_result() -> None:
+    rng = np.random.default_rng(0)
+    lightness = rng.uniform(0, 100, (7, 9)).astype(np.float32)
+    a, b = rng.uniform(-80, 80, (2, 7, 9)).astype(np.float32)
+    joined = lab_to_srgb_into(lightness, a, b, np.empty((7, 9, 3), np.uint8))
+    planes = lab_to_srgb_planes(lightness, a, b)
+    assert np.array_equal(np.moveaxis(planes, 0, -1), joined)

@@ -390,3 +390,49 @@ def test_the_networks_input_guides_the_upsampling(colorizer: Colorizer, monkeypa
     plan = colorizer.plan(loaded)
     assert np.array_equal(colorizer.colorize_plans([plan])[0], reduced_again)
     assert reductions == [1, 1]
+
+
+# -- JPEG targets: the 4:2:0 join ---------------------------------------------------------------
+
+def test_a_jpeg_target_gets_the_420_planes_and_keeps_the_colour(tmp_path: Path) -> None:
+    """colorize_file to a .jpg writes the planes render_ycbcr made: the file decodes to the RGB
+    join's colour as closely as a JPEG of the RGB join does."""
+    from autocolor.image_output import YCbCr420, save_image
+    from autocolor.images import load_image
+
+    colorizer = Colorizer(ConstantBackend((0.3, -0.2)), render_size=64)
+    Image.fromarray(mid_gray(211, 157)).save(tmp_path / "in.png")
+    loaded = load_image(tmp_path / "in.png")
+    plan = colorizer.plan(loaded, tmp_path / "ours.jpg")
+    [ab_norm] = colorizer.predict_ab_norm([loaded.lightness])
+    assert isinstance(colorizer.finish_plan(plan, ab_norm, for_file=True), YCbCr420)
+    rgb = colorizer.finish_plan(plan, ab_norm)  # not for a file: RGB
+    assert isinstance(rgb, np.ndarray) and rgb.shape == (157, 211, 3)
+    ours = colorizer.colorize_file(tmp_path / "in.png", tmp_path / "ours.jpg")
+    theirs = save_image(rgb, tmp_path / "theirs.jpg", loaded)
+    with Image.open(ours) as a, Image.open(theirs) as b:
+        error = np.abs(np.asarray(a, np.int32) - rgb).mean()
+        their_error = np.abs(np.asarray(b, np.int32) - rgb).mean()
+        assert np.abs(lab_of(np.asarray(a))[..., 1:].mean((0, 1)) - [38.4, -25.6]).max() < 2.0
+    assert error < their_error + 0.3, (error, their_error)
+
+
+def test_what_a_jpeg_cannot_hold_stays_rgb(tmp_path: Path, smooth_rgb) -> None:
+    """Hints, a reference, 16 bits or alpha: the JPEG-bound finish still gives RGB (or a PNG)."""
+    colorizer = Colorizer(ConstantBackend((0.1, 0.1)), render_size=64)
+    loaded = _loaded(200, 150)
+    [ab_norm] = colorizer.predict_ab_norm([loaded.lightness])
+    steered = colorizer.plan(loaded, tmp_path / "a.jpg", reference=smooth_rgb(5, 64, 64))
+    assert isinstance(colorizer.finish_plan(steered, ab_norm, for_file=True), np.ndarray)
+    deep = _loaded(200, 150, bit_depth=16)
+    rendered = colorizer.finish(deep, ab_norm, fmt="jpeg")
+    assert isinstance(rendered, np.ndarray) and rendered.dtype == np.uint16
+
+
+def test_gray_codes_are_dropped_with_the_lightness_they_came_with() -> None:
+    from dataclasses import replace
+
+    loaded = _loaded(40, 30)
+    assert loaded.gray_codes() is not None and loaded.gray_codes().dtype == np.uint8
+    restored = replace(loaded, lightness=loaded.lightness + 1.0)
+    assert restored.gray_codes() is None

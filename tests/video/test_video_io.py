@@ -151,3 +151,35 @@ def test_output_path_of_unknown_container_is_refused(tmp_path, kit, colorizer):
     source = kit.write_clip(tmp_path / "in.mp4", kit.pan_frames(2))
     with pytest.raises(ValueError, match="unknown video container"):
         colorize_video(colorizer, source, Path(tmp_path / "out.gif"))
+
+
+def test_4_2_0_frames_go_in_as_planes_with_the_colour_of_rgb_frames(tmp_path, kit, colorizer,
+                                                                    monkeypatch):
+    """A yuv420p stream gets the join's half-resolution chroma as it is (no RGB frame, no
+    conversion), and decodes to what RGB frames converted by the encoder's scaler give."""
+    import autocolor.infer.colorizer as colorizer_module
+    from autocolor import image_output
+
+    frames = kit.pan_frames(6, size=(320, 192))  # half size 160x96 > the render 128x64
+    source = kit.write_clip(tmp_path / "in.mp4", frames)
+    calls = []
+    render = colorizer_module.render_ycbcr
+    monkeypatch.setattr(colorizer_module, "render_ycbcr",
+                        lambda *args, **kwargs: calls.append(kwargs) or render(*args, **kwargs))
+    colorize_video(colorizer, source, tmp_path / "planes.mp4")
+    assert len(calls) == 6
+    monkeypatch.delitem(image_output.PLANE_FORMATS, "yuv420p")  # RGB frames, converted
+    colorize_video(colorizer, source, tmp_path / "rgb.mp4")
+    assert len(calls) == 6
+    from autocolor.video.colorize import FrameColorizer
+
+    paint = FrameColorizer(colorizer, VideoOptions())
+    with VideoSource(source) as video:  # the frames in memory, as RGB
+        truth = [paint(frame.gray).astype(int) for frame in video.frames()]
+    planes = kit.read_video(tmp_path / "planes.mp4")["frames"]
+    rgb = kit.read_video(tmp_path / "rgb.mp4")["frames"]
+    assert len(planes) == len(rgb) == len(truth) == 6
+    for ours, theirs, frame in zip(planes, rgb, truth, strict=True):
+        # as close to the RGB frames as the encoder's own conversion of them gets
+        assert np.abs(ours - frame).mean() < np.abs(theirs - frame).mean() + 0.5
+        assert np.abs(np.diff(ours.astype(int), axis=-1)).mean() > 2.0  # coloured

@@ -247,24 +247,18 @@ def lab_to_srgb_into(lightness: np.ndarray, a: np.ndarray, b: np.ndarray,
     strip. uint8 goes through a table from linear light (within 1 level of exact rounding);
     uint16 computes the curve exactly.
     """
+    if out.dtype == np.uint8:
+        # a contiguous plane per channel, then one interleaving copy, beat a strided target
+        planes = lab_to_srgb_planes(lightness, a, b)
+        for channel in range(3):
+            out[..., channel] = planes[channel]
+        return out
     shape = lightness.shape
     f = scratch("f", (3, *shape))
     rgb = scratch("rgb", (3, *shape))
     spare = scratch("spare", (3, *shape))
     _lab_to_f(lightness, a, b, f)
-    if out.dtype == np.uint8:
-        _f_to_linear_rgb(f, rgb, spare, _ENCODE_BINS)
-        np.clip(rgb, np.float32(0.0), np.float32(_ENCODE_BINS - 1), out=rgb)
-        index = scratch("index", (3, *shape), np.uint16)
-        np.copyto(index, rgb, casting="unsafe")  # floor, values are >= 0
-        lut = _encode_lut()
-        planes = scratch("encoded", (3, *shape), np.uint8)
-        for channel in range(3):
-            # mode="clip" skips the bounds check (indices are in range) and is 2x faster; a
-            # contiguous target and then one interleaving copy beat a strided target.
-            np.take(lut, index[channel], out=planes[channel], mode="clip")
-            out[..., channel] = planes[channel]
-    elif out.dtype == np.uint16:
+    if out.dtype == np.uint16:
         _f_to_linear_rgb(f, rgb, spare, 1.0)
         _linear_to_srgb_inplace(rgb, spare, f)
         rgb *= np.float32(65535.0)
@@ -274,6 +268,46 @@ def lab_to_srgb_into(lightness: np.ndarray, a: np.ndarray, b: np.ndarray,
     else:
         raise TypeError(f"out must be uint8 or uint16, got {out.dtype}")
     return out
+
+
+def lab_to_srgb_planes(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Planes L, a, b (h, w) float32 -> (3, h, w) uint8 sRGB planes, as
+    :func:`lab_to_srgb_into` rounds them; a per-thread scratch buffer, valid until this thread's
+    next call."""
+    shape = lightness.shape
+    f = scratch("f", (3, *shape))
+    rgb = scratch("rgb", (3, *shape))
+    spare = scratch("spare", (3, *shape))
+    _lab_to_f(lightness, a, b, f)
+    _f_to_linear_rgb(f, rgb, spare, _ENCODE_BINS)
+    np.clip(rgb, np.float32(0.0), np.float32(_ENCODE_BINS - 1), out=rgb)
+    index = scratch("index", (3, *shape), np.uint16)
+    np.copyto(index, rgb, casting="unsafe")  # floor, values are >= 0
+    lut = _encode_lut()
+    planes = scratch("encoded", (3, *shape), np.uint8)
+    for channel in range(3):
+        # mode="clip" skips the bounds check (indices are in range) and is 2x faster
+        np.take(lut, index[channel], out=planes[channel], mode="clip")
+    return planes
+
+
+def gray_codes_into(lightness: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """L* (h, w) float32 -> ``out`` (h, w) uint8: the 8-bit sRGB code of the gray of each L*,
+    as :func:`lab_to_srgb_into` rounds a = b = 0 (its green channel, through the same table;
+    per-thread buffers, for strips)."""
+    shape = lightness.shape
+    f = scratch("gray_f", shape)
+    low = scratch("gray_low", shape)
+    square = scratch("gray_square", shape)
+    np.multiply(lightness, np.float32(1.0 / 116.0), out=f)
+    f += np.float32(16.0 / 116.0)
+    _f_inverse_inplace(f, low, square)
+    # linear green of a neutral colour: its row of the matrix applied to (f^-1, f^-1, f^-1)
+    f *= np.float32(_LAB_XYZ_TO_RGB[1].astype(np.float64).sum() * _ENCODE_BINS)
+    np.clip(f, np.float32(0.0), np.float32(_ENCODE_BINS - 1), out=f)
+    index = scratch("gray_index", shape, np.uint16)
+    np.copyto(index, f, casting="unsafe")
+    return np.take(_encode_lut(), index, out=out, mode="clip")
 
 
 # -- whole images ------------------------------------------------------------------------------

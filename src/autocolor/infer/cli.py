@@ -30,6 +30,7 @@ from autocolor.batch import (
     add_restore_arguments,
     error_line,
     output_marks,
+    progress_bar,
     restore_option,
     restore_summary,
     save_gray,
@@ -259,8 +260,6 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
     """The local engine: -> (paths written, in job order; photos that failed). ``restore``: as
     :func:`restore_option`; the restored photos written and their steps are counted into
     ``tally``."""
-    from tqdm import tqdm
-
     from autocolor.image_output import save_image
     from autocolor.infer.colorizer import Colorizer
 
@@ -272,7 +271,7 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
 
     failures = 0
     written: list[Location] = []
-    progress = tqdm(total=len(pending), unit="photo", disable=len(pending) < 2, file=sys.stderr)
+    progress = progress_bar(len(pending), "photo")
 
     def fail(job: Job, error: Exception) -> None:
         nonlocal failures
@@ -351,7 +350,7 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
             for (job, plan), ab_norm, confidence, l_norm in zip(plans, predicted, sure, inputs,
                                                                 strict=True):
                 try:
-                    rgb = colorizer.finish_plan(plan, ab_norm, guide_of(l_norm))
+                    rgb = colorizer.finish_plan(plan, ab_norm, guide_of(l_norm), for_file=True)
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue
@@ -381,8 +380,6 @@ def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, refe
     """The Ray engine (:mod:`autocolor.infer.ray_engine`): -> (paths written, in job order,
     named as the local engine names them; photos that failed). ``restore`` and ``tally`` as
     for the local engine."""
-    from tqdm import tqdm
-
     from autocolor.infer import ray_engine
 
     if not args.ray_address or ray_engine.on_loopback(args.ray_address):
@@ -393,7 +390,7 @@ def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, refe
     tally = Counter() if tally is None else tally
     failures = 0
     finished: dict[int, Location] = {}
-    progress = tqdm(total=len(pending), unit="photo", disable=len(pending) < 2, file=sys.stderr)
+    progress = progress_bar(len(pending), "photo")
 
     def on_result(row: dict[str, Any]) -> None:
         nonlocal failures

@@ -23,12 +23,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from PIL import Image
 
-from autocolor.image_output import fit_target
+from autocolor.image_output import PLANE_FORMATS, Rendered, fit_target, format_of
 from autocolor.images import (
     DEFAULT_MAX_PIXELS,
     LoadedImage,
@@ -46,6 +46,7 @@ from autocolor.infer.pipeline import (
     model_input,
     render_rgb,
     render_shape,
+    render_ycbcr,
     upsample_ab,
 )
 from autocolor.provenance import Provenance
@@ -396,7 +397,7 @@ class Colorizer:
 
     def finish(self, loaded: LoadedImage, ab_norm: np.ndarray, hints: HintSet | None = None,
                reference: np.ndarray | None = None, saturation: float = 1.0,
-               guide: np.ndarray | None = None) -> np.ndarray:
+               guide: np.ndarray | None = None, fmt: str | None = None) -> Rendered:
         """A :class:`LoadedImage` and its predicted ab_norm (2, h, w) (:meth:`predict_ab_norm`)
         -> (H, W, 3) uint8/uint16 sRGB, with the same steering as :meth:`colorize_lightness`.
 
@@ -404,10 +405,19 @@ class Colorizer:
         (:func:`~autocolor.infer.pipeline.render_rgb`), never holding a full-resolution ab.
         ``guide``: the photo's L at the render size, when the caller has it (the network's
         input, :func:`~autocolor.infer.pipeline.guide_of`): the guided filter then does not
-        reduce the full-size photo a second time.
+        reduce the full-size photo a second time. ``fmt``: the format the result will be
+        encoded in (:func:`autocolor.image_output.format_of`, or a video's ``"yuv420p"``); for
+        one of :data:`~autocolor.image_output.PLANE_FORMATS` an 8-bit photo may come back as
+        the :class:`~autocolor.image_output.YCbCr420` planes such a file keeps
+        (:func:`~autocolor.infer.pipeline.render_ycbcr`: a quarter of the join's work), which
+        :func:`~autocolor.image_output.save_image` and the video writer encode as they are.
         """
         lightness = loaded.lightness
         if reference is None and (hints is None or not len(hints.points)):
+            encoding = PLANE_FORMATS.get(fmt or "")
+            if encoding and loaded.bit_depth == 8 and loaded.alpha is None:
+                return render_ycbcr(lightness, ab_norm, saturation, self.guided, guide,
+                                    loaded.gray_codes(), encoding)
             return render_rgb(lightness, ab_norm, loaded.bit_depth, saturation, self.guided,
                               guide)
         ab = upsample_ab(ab_norm, lightness.shape[0], lightness.shape[1],
@@ -416,16 +426,22 @@ class Colorizer:
         return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 
     def finish_plan(self, plan: PhotoPlan, ab_norm: np.ndarray,
-                    guide: np.ndarray | None = None) -> np.ndarray:
-        """:meth:`finish` with a plan's photo and steering -> (H, W, 3) uint8/uint16 sRGB."""
-        return self.finish(plan.loaded, ab_norm, guide=guide, **plan.steering)
+                    guide: np.ndarray | None = None, for_file: bool = False) -> Rendered:
+        """:meth:`finish` with a plan's photo and steering -> (H, W, 3) uint8/uint16 sRGB;
+        ``for_file``: the result goes to :func:`~autocolor.image_output.save_image` at the
+        plan's target, so a JPEG target may get :class:`~autocolor.image_output.YCbCr420`
+        planes (:meth:`finish`'s ``fmt``)."""
+        fmt = format_of(plan.target) if for_file and plan.target is not None else None
+        return self.finish(plan.loaded, ab_norm, guide=guide, fmt=fmt, **plan.steering)
 
     def colorize_plans(self, plans: Sequence[PhotoPlan],
                        render_size: int | None = None) -> list[np.ndarray]:
         """Planned photos -> their (H, W, 3) uint8/uint16 sRGB results; one batched network
         pass (:meth:`model_inputs`, :meth:`predict_inputs`), then :meth:`finish_plan` per photo
         with the network's input as the guide."""
-        return [rgb for rgb, _ in self._colorize_plans(plans, render_size, False)]
+        # RGB arrays: no plan is finished for a file here
+        return [cast(np.ndarray, rgb) for rgb, _ in self._colorize_plans(plans, render_size,
+                                                                         False)]
 
     def colorize_plans_confidence(self, plans: Sequence[PhotoPlan],
                                   render_size: int | None = None
@@ -435,13 +451,14 @@ class Colorizer:
         return self._colorize_plans(plans, render_size, True)  # type: ignore[return-value]
 
     def _colorize_plans(self, plans: Sequence[PhotoPlan], render_size: int | None,
-                        confidence: bool) -> list[tuple[np.ndarray, np.ndarray | None]]:
+                        confidence: bool, for_file: bool = False
+                        ) -> list[tuple[Rendered, np.ndarray | None]]:
         inputs = self.model_inputs([plan.loaded.lightness for plan in plans], render_size)
         predicted = self.predict_inputs(inputs, confidence=confidence)
-        out = []
+        out: list[tuple[Rendered, np.ndarray | None]] = []
         for plan, result, l_norm in zip(plans, predicted, inputs, strict=True):
             ab_norm, sure = result if confidence else (result, None)
-            rgb = self.finish_plan(plan, ab_norm, guide_of(l_norm))
+            rgb = self.finish_plan(plan, ab_norm, guide_of(l_norm), for_file)
             out.append((rgb, self.confidence_map(sure, plan.loaded.size)
                         if sure is not None else None))
         return out
@@ -490,7 +507,8 @@ class Colorizer:
         loaded = load_image(source, self.max_pixels)
         plan = self.plan(loaded, target, name=str(source), **steering)
         assert plan.target is not None
-        return save_image(self.colorize_plans([plan])[0], plan.target, plan.loaded,
+        [(rendered, _)] = self._colorize_plans([plan], None, False, for_file=True)
+        return save_image(rendered, plan.target, plan.loaded,
                           xmp=self.xmp(provenance, plan.restored_steps))
 
 

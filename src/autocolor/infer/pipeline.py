@@ -10,12 +10,17 @@ upsampled strip by strip and turned into sRGB at once, so no full-resolution ab 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PIL import Image
 
 from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
 from autocolor.color.lab_numpy import lab_to_srgb_into, map_strips, scratch
 from autocolor.infer.guided import guided_coefficients
+
+if TYPE_CHECKING:
+    from autocolor.image_output import YCbCr420
 
 # Long side the network sees when the weights' metadata does not say otherwise.
 DEFAULT_RENDER_SIZE = 384
@@ -230,3 +235,30 @@ def render_rgb(lightness: np.ndarray, ab_norm: np.ndarray, bit_depth: int = 8,
 
     map_strips(height, width, strip)
     return out
+
+
+def render_ycbcr(lightness: np.ndarray, ab_norm: np.ndarray, saturation: float = 1.0,
+                 guided: bool = False, guide: np.ndarray | None = None,
+                 gray: np.ndarray | None = None, encoding: str = "jfif"
+                 ) -> YCbCr420 | np.ndarray:
+    """Full-res L (H, W) + ab_norm (2, h, w) -> what an 8-bit 4:2:0 JPEG keeps of
+    :func:`render_rgb`'s result: full-resolution luma and half-resolution chroma
+    (:mod:`autocolor.infer.chroma`), for a quarter of the join's work. ``gray``: the 8-bit gray
+    codes ``lightness`` was read from, when known (:meth:`LoadedImage.gray_codes
+    <autocolor.images.LoadedImage.gray_codes>`); ``encoding``: JPEG's (``"jfif"``) or the
+    videos' (``"bt709-tv"``), :data:`autocolor.image_output.YCBCR_ENCODINGS`.
+
+    A photo whose half-resolution grid is smaller than the render on a side gets
+    :func:`render_rgb`'s (H, W, 3) uint8 array instead (the encoder subsamples it).
+    """
+    from autocolor.infer.chroma import half_lightness, render_ycbcr420
+
+    height, width = lightness.shape
+    half_shape = (-(-height // 2), -(-width // 2))
+    ab_small = ab_norm.astype(np.float32) * np.float32(AB_SCALE * saturation)
+    if not _enlarges(ab_small.shape[1:], *half_shape):
+        return render_rgb(lightness, ab_norm, 8, saturation, guided, guide)
+    lightness = lightness.astype(np.float32, copy=False)
+    half = half_lightness(lightness)
+    upsampler = _Upsampler(_planes(half, ab_small, guided, guide), *half_shape)
+    return render_ycbcr420(lightness, half, upsampler, guided, gray, encoding)

@@ -263,7 +263,7 @@ def write_stage(table, settings: RaySettings):
             plan = pickle.loads(row["plan"])
             ab_norm = np.frombuffer(row["ab_norm"], np.float32).reshape(
                 2, row["render_h"], row["render_w"])
-            rgb = colorizer.finish_plan(plan, ab_norm)
+            rgb = colorizer.finish_plan(plan, ab_norm, for_file=True)
             joined = time.perf_counter()
             steps = plan.restored_steps
             xmp = settings.xmp

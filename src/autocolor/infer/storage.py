@@ -24,9 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-import numpy as np
-
-from autocolor.image_output import save_image
+from autocolor.image_output import Rendered, save_image
 from autocolor.images import INPUT_SUFFIXES, ImageError, LoadedImage
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -180,7 +178,7 @@ def read_bytes(source: Location, name: str | None = None) -> bytes:
         raise ImageError(name or source, f"cannot read: {reason}") from error
 
 
-def write_result(rgb: np.ndarray, target: Location, loaded: LoadedImage,
+def write_result(rgb: Rendered, target: Location, loaded: LoadedImage,
                  xmp: bytes | None = None, sign: Callable[[bytes, str], bytes] | None = None
                  ) -> Location:
     """:func:`autocolor.image_output.save_image` to ``target`` (``xmp`` and ``sign`` as there) ->

@@ -26,6 +26,7 @@ from autocolor.atomic import atomic_path
 from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
 from autocolor.color.lab_numpy import gray_to_lightness
 from autocolor.errors import first_line
+from autocolor.image_output import Rendered
 from autocolor.images import LoadedImage
 from autocolor.infer.pipeline import model_input, render_shape
 from autocolor.video.io import (
@@ -159,15 +160,19 @@ class FrameColorizer:
                 out = (ab / np.float32(AB_SCALE)).transpose(2, 0, 1)
         return out
 
-    def __call__(self, gray: np.ndarray) -> np.ndarray:
-        """(H, W) uint8 gray -> (H, W, 3) uint8 sRGB."""
+    def __call__(self, gray: np.ndarray, fmt: str | None = None) -> Rendered:
+        """(H, W) uint8 gray -> (H, W, 3) uint8 sRGB; with ``fmt="yuv420p"`` (a writer that
+        encodes 4:2:0), :class:`~autocolor.image_output.YCbCr420` planes in its encoding where
+        the frame allows (:meth:`Colorizer.finish <autocolor.infer.colorizer.Colorizer.finish>`).
+        """
         lightness = frame_lightness(gray)
+        loaded = LoadedImage(lightness=lightness, gray=gray, gray_of=lightness)
         if self.restorer is not None:
-            lightness = self.restorer(lightness)
-        small = self.render_lightness(lightness)  # the network's input and the join's guide
+            loaded = LoadedImage(lightness=self.restorer(lightness))
+        small = self.render_lightness(loaded.lightness)  # the network's input and the guide
         ab_norm = self.ab_norm(small)
-        return self.colorizer.finish(LoadedImage(lightness=lightness), ab_norm, guide=small,
-                                     saturation=self.options.saturation)
+        return self.colorizer.finish(loaded, ab_norm, guide=small,
+                                     saturation=self.options.saturation, fmt=fmt)
 
 
 def _in_thread(produce: Callable[[Callable], None], size: int) -> Iterator:
@@ -326,7 +331,7 @@ def _run(video: VideoSource, sink: VideoSink, frames: FrameColorizer,
                 writer_queue.put(("packet", item, None))
                 continue
             try:
-                rgb = frames(item.gray)
+                rgb = frames(item.gray, sink.pix_fmt)
             except (ValueError, OSError) as error:
                 raise VideoError(video.path, first_line(error), item.index) from error
             writer_queue.put(("frame", rgb, item.pts))

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from autocolor.errors import first_line
+from autocolor.image_output import PLANE_FORMATS, Rendered
 from autocolor.provenance import SOFTWARE, Provenance
 
 # Output containers by file suffix (FFmpeg muxer names).
@@ -367,17 +368,27 @@ class VideoSink:
                 self.container.mux(packet)
             self.pending.clear()
 
-    def write(self, rgb: np.ndarray, pts: int | None) -> None:
-        """Encode one (H, W, 3) uint8 sRGB frame at ``pts`` (input time base)."""
+    def write(self, rgb: Rendered, pts: int | None) -> None:
+        """Encode one (H, W, 3) uint8 sRGB frame at ``pts`` (input time base), or its
+        :class:`~autocolor.image_output.YCbCr420` planes in the stream's encoding (BT.709,
+        limited range) for a 4:2:0 stream: no conversion then."""
         import av
 
         self._start()
         if pts is None or (self.last_pts is not None and pts <= self.last_pts):
             pts = 0 if self.last_pts is None else self.last_pts + 1  # keep them increasing
         self.last_pts = pts
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        frame = frame.reformat(format=self.pix_fmt, dst_colorspace="ITU709",
-                               dst_color_range="MPEG")
+        if not isinstance(rgb, np.ndarray) and (
+                self.pix_fmt != "yuv420p" or rgb.encoding != PLANE_FORMATS["yuv420p"]):
+            rgb = rgb.rgb()
+        if isinstance(rgb, np.ndarray):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = frame.reformat(format=self.pix_fmt, dst_colorspace="ITU709",
+                                   dst_color_range="MPEG")
+        else:  # the three planes one after the other, as PyAV takes yuv420p (even sides)
+            frame = av.VideoFrame.from_ndarray(
+                np.concatenate([rgb.y.ravel(), rgb.cb.ravel(), rgb.cr.ravel()]).reshape(
+                    -1, rgb.shape[1]), format="yuv420p")
         frame.pts = pts
         frame.time_base = self.stream.time_base
         self.container.mux(self.stream.encode(frame))
