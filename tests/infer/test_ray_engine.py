@@ -312,3 +312,35 @@ def test_restore_on_ray_gives_the_local_engines_outputs(ray_runtime, onnx_pair: 
         assert np.array_equal(local[5], ray[5]), name
     assert b"xmpMM:History" in pixels(tmp_path / "ray" / "print.png")[4]
     assert b"xmpMM:History" not in pixels(tmp_path / "ray" / "clean.png")[4]
+
+
+def test_an_address_where_nothing_answers_is_refused_at_once() -> None:
+    """Ray's client retries for minutes where nothing listens; the engine asks first."""
+    import socket
+    import time
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert ray_engine.unreachable(f"127.0.0.1:{port}") is None
+    assert "refused" in ray_engine.unreachable(f"127.0.0.1:{port}").lower()  # closed now
+    assert ray_engine.unreachable("auto") is None  # not an address this check reads
+    started = time.monotonic()
+    with pytest.raises(ray_engine.Refused, match=f"127.0.0.1:{port}: cannot join"):
+        ray_engine.start_ray(f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 15
+
+
+def test_the_command_names_the_address_in_one_line(tmp_path: Path, capsys) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    Image.fromarray(np.full((40, 50), 128, np.uint8)).save(tmp_path / "a.png")
+    status = main(["colorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),
+                   "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert status != 0 and len(error) == 1 and f"127.0.0.1:{port}" in error[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -329,10 +329,40 @@ def token_auth_if_configured(environ: dict[str, str] | None = None) -> bool:
     return False
 
 
+# How long joining a cluster waits for its address to answer before it says so (Ray's own
+# client waits for minutes, retrying, when nothing listens there).
+CONNECT_TIMEOUT_S = 5.0
+
+
+def unreachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Whether anything answers at a cluster address (``host:port`` of the head's GCS, or
+    ``ray://host[:port]`` of a Ray Client server): -> why not, in a few words, or None (it
+    answers, or the address is not one this check understands: ``auto``, a bare host)."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host:
+        host, port = (target, "10001") if address.startswith("ray://") else ("", "")
+    if not host or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except TimeoutError:
+        return f"nothing answered within {timeout:.0f} s"
+    except OSError as error:
+        return error.strerror or type(error).__name__
+
+
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     """Join the cluster at ``address``, or start a local runtime on loopback: node IP 127.0.0.1,
     no dashboard, no usage statistics. -> whether this call started Ray (and should stop it).
+    An address where nothing answers is refused within :data:`CONNECT_TIMEOUT_S`.
     A runtime already started in this process (tests, notebooks) is used as it is."""
+    if address and (why := unreachable(address)) is not None:
+        raise Refused(f"--ray-address {address}: cannot join the cluster ({why}); is it "
+                      "running there (`ray status` on the head node)?")
     if address and not on_loopback(address):
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     else:
