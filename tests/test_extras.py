@@ -31,7 +31,7 @@ def _modules(requirements: list[str]) -> set[str]:
 def test_core_dependencies_are_what_inference_needs() -> None:
     project = tomllib.loads(PYPROJECT.read_text())["project"]
     assert _modules(project["dependencies"]) == {"numpy", "pillow", "scipy", "safetensors",
-                                                 "tqdm", "onnxruntime"}
+                                                 "tqdm", "onnxruntime", "simplejpeg"}
     extras = project["optional-dependencies"]
     for extra, modules in EXTRAS.items():  # extras.py and pyproject.toml say the same
         assert _modules(extras[extra]) == set(modules), extra
