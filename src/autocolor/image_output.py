@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeAlias
+from typing import IO, TypeAlias
 
 import numpy as np
 from PIL import Image
@@ -205,7 +205,8 @@ def _png16_bytes(pixels: np.ndarray, icc: bytes | None, exif: bytes | None,
         body += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     if xmp:
         body += png_xmp_chunk(xmp)
-    body += _png_chunk(b"IDAT", zlib.compress(rows, compress_level)) + _png_chunk(b"IEND", b"")
+    body += _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), compress_level)) + _png_chunk(
+        b"IEND", b"")
     return body
 
 
@@ -244,7 +245,7 @@ def jpeg_from_planes(planes: YCbCr420, loaded: LoadedImage, xmp: bytes | None = 
     return data[:app0_end] + b"".join(segments) + data[app0_end:]
 
 
-def write_image(handle: BinaryIO, rgb: Rendered, loaded: LoadedImage, fmt: str,
+def write_image(handle: IO[bytes], rgb: Rendered, loaded: LoadedImage, fmt: str,
                 xmp: bytes | None = None, png_compress_level: int = PNG_COMPRESS_LEVEL) -> None:
     """Encode (H, W, 3) uint8/uint16 sRGB as ``fmt`` (a key of :data:`OUTPUT_FORMATS`) into a
     binary file ``handle``: the one encoder behind :func:`save_image` (files) and

@@ -126,7 +126,7 @@ Location = Path | Uri
 
 def location(text: str | os.PathLike) -> Location:
     """A command-line argument as a :class:`Uri` or a :class:`Path`."""
-    return Uri.parse(text) if is_uri(text) else Path(text)
+    return Uri.parse(os.fspath(text)) if is_uri(text) else Path(text)
 
 
 def is_photo_name(name: str) -> bool:
@@ -175,7 +175,7 @@ def read_bytes(source: Location, name: str | None = None) -> bytes:
         return Path(source).read_bytes()
     except OSError as error:  # pyarrow's errors are OSErrors too
         reason = getattr(error, "strerror", None) or str(error).splitlines()[0] or type(error).__name__
-        raise ImageError(name or source, f"cannot read: {reason}") from error
+        raise ImageError(name or str(source), f"cannot read: {reason}") from error
 
 
 def write_result(rgb: Rendered, target: Location, loaded: LoadedImage,

@@ -116,7 +116,7 @@ class FrameColorizer:
         the network's input is for photos."""
         if self.shape is None:
             size = self.options.render_size or self.colorizer.render_size
-            self.shape = render_shape(*lightness.shape, size)
+            self.shape = render_shape(lightness.shape[0], lightness.shape[1], size)
         small = model_input(lightness, self.shape)[0]
         return (small + np.float32(L_SHIFT)) * np.float32(L_SCALE)
 
@@ -342,7 +342,7 @@ def _run(video: VideoSource, sink: VideoSink, frames: FrameColorizer,
         writer_queue.put(None)
         writer.join()
     if encode_errors:
-        error = encode_errors[0]
-        if isinstance(error, av.FFmpegError):
-            raise VideoError(sink.path, f"cannot encode ({error})") from error
-        raise error
+        failure = encode_errors[0]
+        if isinstance(failure, av.FFmpegError):
+            raise VideoError(sink.path, f"cannot encode ({failure})") from failure
+        raise failure
