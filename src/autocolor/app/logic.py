@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -172,7 +172,7 @@ class ModelHandle:
         plan = self.colorizer.plan(loaded, hints=hints, reference=reference,
                                    saturation=saturation)
         COUNTERS["renders"] += 1
-        return self.colorizer.finish_plan(plan, ab_small)
+        return cast(np.ndarray, self.colorizer.finish_plan(plan, ab_small))  # not for a file: RGB
 
 
 def load_model(name_or_path: str, max_pixels: int | None = None) -> ModelHandle:
@@ -333,6 +333,7 @@ class Photo:
                                 reference)
         steps = self.restored_steps(restore)
         self.xmp = model.xmp_for(steps)  # no steps: the plain mark; no mark: None
+        assert self.loaded is not None  # source() has read the photo
         self.preview = preview_image(self.rgb, self.loaded.alpha)
         self.render_key = key
         return True
@@ -421,7 +422,8 @@ def click_to_hint(value: Mapping[str, Any], full_size: tuple[int, int],
     # Pixel centres: display pixel x covers [x, x+1) of shown_w, i.e. (x + 0.5) / shown_w of W.
     full_x = min(max((x + 0.5) * width / shown_w - 0.5, 0.0), width - 1.0)
     full_y = min(max((y + 0.5) * height / shown_h - 0.5, 0.0), height - 1.0)
-    return HintPoint(x=round(full_x, 2), y=round(full_y, 2), rgb=tuple(int(c) for c in rgb),
+    red, green, blue = (int(c) for c in rgb)
+    return HintPoint(x=round(full_x, 2), y=round(full_y, 2), rgb=(red, green, blue),
                      radius=max(0.0, float(radius)))
 
 

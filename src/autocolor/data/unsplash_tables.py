@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from autocolor.atomic import atomic_write
 
@@ -163,13 +163,12 @@ MANIFEST_FIELDS = tuple(f.name for f in fields(DownloadRecord))
 
 def _record_from_row(row: dict[str, str]) -> DownloadRecord | None:
     try:
-        record = DownloadRecord(
-            **{
-                name: (int(row.get(name) or 0) if name in {"bytes", "http_status", "attempts"}
-                       else (row.get(name) or ""))
-                for name in MANIFEST_FIELDS
-            }
-        )
+        values: dict[str, Any] = {
+            name: (int(row.get(name) or 0) if name in {"bytes", "http_status", "attempts"}
+                   else (row.get(name) or ""))
+            for name in MANIFEST_FIELDS
+        }
+        record = DownloadRecord(**values)
     except (TypeError, ValueError):
         return None
     if record.status not in {"ok", "failed"} or not PHOTO_ID.match(record.photo_id):

@@ -132,7 +132,7 @@ class DegradeConfig:
 DEFAULT = DegradeConfig()
 
 # Nothing applied: ``degrade`` then returns the input's gray (tests, and a baseline).
-CLEAN = replace(DEFAULT, **{f.name: 0.0 for f in fields(DegradeConfig)
+CLEAN = replace(DEFAULT, **{f.name: 0.0 for f in fields(DegradeConfig)  # type: ignore[arg-type]
                             if f.name.endswith("_p") and f.name != "grain_first_p"})
 
 # Evaluation recipe 1: every photo faded, sepia/selenium-toned, soft, grainy, dusty, scratched

@@ -294,7 +294,7 @@ def propagate_hints(
         return ab_prior.astype(np.float32, copy=True)
     hints.validate((full_shape[1], full_shape[0]))
     lightness = lightness.astype(np.float32, copy=False)
-    shape = working_shape(*full_shape, max_side)
+    shape = working_shape(full_shape[0], full_shape[1], max_side)
     light_low = resize_plane(lightness, shape)
     prior_low = resize_stack(ab_prior, shape)
     owner, hint_ab = hint_constraints(

@@ -115,11 +115,11 @@ def transfer_reference(
     lightness = lightness.astype(np.float32, copy=False)
     full_shape = lightness.shape
 
-    shape = working_shape(*full_shape, max_side)
+    shape = working_shape(full_shape[0], full_shape[1], max_side)
     light_low = resize_plane(lightness, shape)
     prior_low = resize_stack(ab_prior, shape)
 
-    ref_shape = working_shape(*reference_rgb.shape[:2], reference_max_side)
+    ref_shape = working_shape(reference_rgb.shape[0], reference_rgb.shape[1], reference_max_side)
     ref_rgb = resize_stack(reference_rgb.astype(np.float32) / 255.0, ref_shape)
     ref_lab = rgb_to_lab(np.clip(ref_rgb, 0.0, 1.0))
     ref_l = ref_lab[..., 0]

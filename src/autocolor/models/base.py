@@ -17,6 +17,8 @@ timm's encoder/head contract, for colorizers. A :class:`ColorizationModel`
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -77,8 +79,9 @@ class ColorizationModel(nn.Module):
     def set_decoding(self, temperature: float, gate: tuple[float, float] | None) -> None:
         """How the bins head decodes: annealed-mean temperature and confidence gate (tuned on
         validation after training). Models with several heads set them all."""
-        self.head.temperature.fill_(temperature)
-        self.head.set_gate(gate)
+        head: Any = self.head  # a BinsHead (or one holding several)
+        head.temperature.fill_(temperature)
+        head.set_gate(gate)
 
     def prepare_for_export(self) -> ColorizationModel:
         """In place (call it on a copy), the same math in the forms ONNX Runtime runs fastest;

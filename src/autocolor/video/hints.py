@@ -57,9 +57,9 @@ def read_video_hints(source: str | os.PathLike | bytes | dict) -> list[FrameHint
                 encoding="utf-8")
             data = json.loads(text)
         except (OSError, UnicodeDecodeError) as error:
-            raise HintError(f"cannot read hints file {source}: {error}") from None
+            raise HintError(f"cannot read hints file {source!s}: {error}") from None
         except json.JSONDecodeError as error:
-            raise HintError(f"hints file {source} is not valid JSON: {error.msg} at line "
+            raise HintError(f"hints file {source!s} is not valid JSON: {error.msg} at line "
                             f"{error.lineno} column {error.colno}") from None
     if not isinstance(data, dict) or not isinstance(data.get("points"), list):
         raise HintError('hints must be a JSON object {"points": [...]}')
@@ -170,5 +170,5 @@ class VideoHints:
         tracks = self.active + self.backward.pop(index, [])
         if not tracks:
             return None
-        return HintSet([replace(track.point, x=float(track.position[0]),
-                                y=float(track.position[1])) for track in tracks])
+        return HintSet(tuple(replace(track.point, x=float(track.position[0]),
+                                     y=float(track.position[1])) for track in tracks))
