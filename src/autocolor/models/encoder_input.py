@@ -32,6 +32,9 @@ def l_norm_to_gray_srgb(l_norm: torch.Tensor) -> torch.Tensor:
 class GrayToEncoderInput(torch.nn.Module):
     """L_norm (B,1,H,W) -> (B,3,H,W) normalized as the encoder's ImageNet weights expect."""
 
+    mean: torch.Tensor  # (1, 3, 1, 1) buffers
+    std: torch.Tensor
+
     def __init__(self, mean: tuple[float, float, float], std: tuple[float, float, float]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)

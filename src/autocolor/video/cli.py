@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from autocolor.batch import (
@@ -31,6 +32,7 @@ from autocolor.batch import (
 )
 from autocolor.errors import first_line
 from autocolor.images import FRAME_MAX_PIXELS
+from autocolor.infer.storage import Location
 from autocolor.video.io import CONTAINER_FORMATS, DEFAULT_CRF, DEFAULT_PRESET, INPUT_SUFFIXES
 
 
@@ -90,7 +92,8 @@ def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
     input_paths = {source.resolve() for source, _ in unique}
     jobs: list[Job] = []
     for source, target in pairs:
-        if target.resolve() in input_paths or target.with_suffix(".mkv").resolve() in input_paths:
+        if target.resolve() in input_paths or _path(target).with_suffix(".mkv").resolve() in \
+                input_paths:
             errors.append(overwrite_line(source, target))
             continue
         jobs.append(Job(source, target, as_folder))
@@ -98,9 +101,16 @@ def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
     return jobs, errors
 
 
+def _path(location: Location) -> Path:
+    """Films are local files (their inputs are expanded without URIs): the location's Path."""
+    assert isinstance(location, Path), location
+    return location
+
+
 def _existing(job: Job) -> Path | None:
-    for target in ([job.target, job.target.with_suffix(".mkv")] if job.automatic_suffix
-                   else [job.target]):
+    planned = _path(job.target)
+    for target in ([planned, planned.with_suffix(".mkv")] if job.automatic_suffix
+                   else [planned]):
         if target.exists():
             return target
     return None
@@ -171,17 +181,17 @@ def run(args: argparse.Namespace) -> int:
     frames = 0
     started = time.monotonic()
     for job in pending:
-        target = job.target
+        source, target = _path(job.source), _path(job.target)
         bar = tqdm(unit="frame", desc=job.source.name, file=sys.stderr, dynamic_ncols=True,
                    leave=True)
         try:
             hints = None
             if frame_hints is not None:
-                hints = _video_hints(frame_hints, job.source, args.max_pixels)
+                hints = _video_hints(frame_hints, source, args.max_pixels)
             if job.automatic_suffix:
                 target = _automatic_target(job, args.max_pixels)
-            result = colorize_video(colorizer, job.source, target, options, reference, hints,
-                                    on_frame=lambda done, total, bar=bar: _advance(bar, done, total))
+            result = colorize_video(colorizer, source, target, options, reference, hints,
+                                    on_frame=partial(_advance, bar))
             written.append(result.path)
             frames += result.frames
             if restore is not None:
@@ -249,10 +259,10 @@ def _automatic_target(job: Job, max_pixels: int) -> Path:
     """MP4, or MKV when a stream MP4 cannot hold as it is must be copied."""
     from autocolor.video.io import VideoSource, uncopyable_streams
 
-    with VideoSource(job.source, max_pixels) as video:
+    with VideoSource(_path(job.source), max_pixels) as video:
         if uncopyable_streams(video, "mp4"):
-            return job.target.with_suffix(".mkv")
-    return job.target
+            return _path(job.target).with_suffix(".mkv")
+    return _path(job.target)
 
 
 def main() -> int:  # pragma: no cover - convenience for `python -m`
