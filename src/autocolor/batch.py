@@ -33,6 +33,14 @@ class Job:
     automatic_suffix: bool = False  # films: the container was chosen here, .mkv may replace it
 
 
+def local_path(location: Location) -> Path:
+    """A job's input or output on the local engine and in films, which take plain paths only
+    (URIs go to the Ray engine): the location as the Path it is."""
+    if not isinstance(location, Path):
+        raise ValueError(f"{location}: URIs are read and written by --engine ray")
+    return location
+
+
 def expand_inputs(inputs: list[str], is_input: Callable[[str], bool], uris: bool = False
                   ) -> tuple[list[tuple[Location, Location]], list[str], bool]:
     """Files, folders (recursive; the files whose name ``is_input``), globs and, with ``uris``,

@@ -157,8 +157,8 @@ class ValidationDataset(torch.utils.data.Dataset):
         return len(self.records)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        with Image.open(self.cache_dir / self.records[index].file) as image:
-            image = image.convert("RGB")
-            height, width = render_shape(image.height, image.width, self.render_size)
-            image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
-        return torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)  # (3,h,w) uint8
+        with Image.open(self.cache_dir / self.records[index].file) as opened:
+            rgb = opened.convert("RGB")
+        height, width = render_shape(rgb.height, rgb.width, self.render_size)
+        rgb = rgb.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
+        return torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1)  # (3,h,w) uint8

@@ -41,7 +41,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -251,7 +251,7 @@ def prepare_folders(
         todo = [task for task, _, _ in tasks]
         workers = max(1, min(int(workers), len(todo)))
         if workers == 1:
-            results = map(process_photo, todo)
+            results: Iterator[PhotoResult] = map(process_photo, todo)
         else:
             import multiprocessing
 

@@ -129,7 +129,8 @@ def process_photo(task: PhotoTask) -> PhotoResult:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # EXIF quirks; real failures raise below
-            with Image.open(task.path) as image:
+            with Image.open(task.path) as opened:
+                image: Image.Image = opened
                 width, height = image.size
                 if min(width, height) < task.min_side:
                     return PhotoResult(task, TOO_SMALL, width, height)

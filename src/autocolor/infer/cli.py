@@ -29,6 +29,7 @@ from autocolor.batch import (
     Refused,
     add_restore_arguments,
     error_line,
+    local_path,
     output_marks,
     progress_bar,
     restore_option,
@@ -115,7 +116,7 @@ def _loaded_batches(pending: list[Job], loaders: ThreadPoolExecutor, args: argpa
 
     def load(job: Job):
         try:
-            return load_image(job.source, max_pixels=args.max_pixels)
+            return load_image(local_path(job.source), max_pixels=args.max_pixels)
         except ImageError as error:
             return error
 
@@ -246,9 +247,9 @@ def run(args: argparse.Namespace) -> int:
 def mask_path(job: Job, output: Location, folder: Path) -> Path:
     """Where --restore-mask and --confidence-map write a photo's map: its output's path under
     ``folder``, as ``.png``."""
-    target = Path(job.target)
+    target = local_path(job.target)
     try:
-        relative = target.relative_to(Path(output))
+        relative = target.relative_to(local_path(output))
     except ValueError:
         relative = Path(target.name)
     return folder / relative.with_suffix(".png")
@@ -329,7 +330,7 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
             for job, loaded in batch:
                 try:
                     plans.append((job, colorizer.plan(
-                        loaded, job.target, hints=hints, hints_as_stored=True,
+                        loaded, local_path(job.target), hints=hints, hints_as_stored=True,
                         reference=reference, saturation=args.saturation, name=str(job.source),
                         restore=restore)))
                 except (ImageError, OSError, ValueError) as error:
@@ -359,7 +360,8 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                 extras = []
                 if args.restore_mask is not None:
                     assert plan.restored is not None
-                    extras.append((lambda mask=plan.restored.mask: mask,
+                    mask = plan.restored.mask
+                    extras.append((lambda mask=mask: mask,
                                    mask_path(job, args.output, args.restore_mask)))
                 if confidence is not None:
                     extras.append((partial(colorizer.confidence_map, confidence,

@@ -166,6 +166,8 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
             opset_version=opset, dynamo=True, dynamic_shapes=dynamic_shapes, optimize=True,
             verbose=False, external_data=False,
         )
+    if program is None:  # dynamo=True always returns the program
+        raise RuntimeError("torch.onnx.export returned no ONNX program")
     program.rename_axes({"32*height_32": "height", "32*width_32": "width"})
     for key, value in metadata.items():
         program.model.metadata_props[key] = value

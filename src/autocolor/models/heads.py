@@ -69,6 +69,12 @@ class RegressionHead(nn.Module):
 
 
 class BinsHead(nn.Module):
+    # buffers (register_buffer), typed for the callers
+    centers: torch.Tensor
+    moments: torch.Tensor
+    temperature: torch.Tensor
+    gate: torch.Tensor
+
     def __init__(self, in_channels: int, temperature: float = 0.5,
                  gate: tuple[float, float] | None = None) -> None:
         super().__init__()

@@ -18,7 +18,7 @@ import io
 import logging
 import time
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,13 +85,13 @@ class _InMemoryParser(MultiPartParser):
     """Starlette's multipart parser with a spool as large as the whole body may be, so that an
     upload never rolls over to a temporary file on disk."""
 
-    def __init__(self, request: Request, stream: AsyncIterator[bytes], limit: int) -> None:
+    def __init__(self, request: Request, stream: AsyncGenerator[bytes, None], limit: int) -> None:
         super().__init__(request.headers, stream, max_files=len(job.FILE_FIELDS),
                          max_fields=len(job.TEXT_FIELDS), max_part_size=MAX_FIELD_BYTES)
         self.spool_max_size = limit + 1
 
 
-async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     received = 0
     async for chunk in request.stream():
         received += len(chunk)

@@ -17,6 +17,7 @@ import os
 import random
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -101,7 +102,7 @@ def bin_prior_weights(loader, device: torch.device, rebalance: float, batches: i
 def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Tensor,
                   ab_norm: torch.Tensor, class_weights: torch.Tensor | None) -> torch.Tensor:
     if config.loss == "ce":
-        logits, refined = model.bins_outputs(l_norm)  # (K*B,Q,H/s,W/s), (K*B,2,H/2,W/2)|None
+        logits, refined = cast(Any, model).bins_outputs(l_norm)  # a model, or its DDP wrapper  # (K*B,Q,H/s,W/s), (K*B,2,H/2,W/2)|None
         members = logits.shape[0] // ab_norm.shape[0]  # an ensemble's members, batch-stacked
         if members > 1:  # every member learns the same target
             ab_norm = ab_norm.repeat(members, 1, 1, 1)
@@ -130,7 +131,7 @@ def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Ten
     raise ValueError(f"unknown loss {config.loss!r}")
 
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: ColorizationModel, config: TrainConfig) -> torch.optim.Optimizer:
     encoder = {id(p) for p in model.encoder_parameters()}
     groups = [
         {"params": [p for p in model.parameters() if id(p) in encoder],

@@ -24,6 +24,7 @@ from autocolor.batch import (
     add_restore_arguments,
     expand_inputs,
     folder_targets,
+    local_path,
     overwrite_line,
     restore_option,
     skip_line,
@@ -32,7 +33,6 @@ from autocolor.batch import (
 )
 from autocolor.errors import first_line
 from autocolor.images import FRAME_MAX_PIXELS
-from autocolor.infer.storage import Location
 from autocolor.video.io import CONTAINER_FORMATS, DEFAULT_CRF, DEFAULT_PRESET, INPUT_SUFFIXES
 
 
@@ -92,7 +92,7 @@ def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
     input_paths = {source.resolve() for source, _ in unique}
     jobs: list[Job] = []
     for source, target in pairs:
-        if target.resolve() in input_paths or _path(target).with_suffix(".mkv").resolve() in \
+        if target.resolve() in input_paths or local_path(target).with_suffix(".mkv").resolve() in \
                 input_paths:
             errors.append(overwrite_line(source, target))
             continue
@@ -101,14 +101,8 @@ def plan_jobs(inputs: list[str], output: Path) -> tuple[list[Job], list[str]]:
     return jobs, errors
 
 
-def _path(location: Location) -> Path:
-    """Films are local files (their inputs are expanded without URIs): the location's Path."""
-    assert isinstance(location, Path), location
-    return location
-
-
 def _existing(job: Job) -> Path | None:
-    planned = _path(job.target)
+    planned = local_path(job.target)
     for target in ([planned, planned.with_suffix(".mkv")] if job.automatic_suffix
                    else [planned]):
         if target.exists():
@@ -181,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     frames = 0
     started = time.monotonic()
     for job in pending:
-        source, target = _path(job.source), _path(job.target)
+        source, target = local_path(job.source), local_path(job.target)
         bar = tqdm(unit="frame", desc=job.source.name, file=sys.stderr, dynamic_ncols=True,
                    leave=True)
         try:
@@ -259,10 +253,10 @@ def _automatic_target(job: Job, max_pixels: int) -> Path:
     """MP4, or MKV when a stream MP4 cannot hold as it is must be copied."""
     from autocolor.video.io import VideoSource, uncopyable_streams
 
-    with VideoSource(_path(job.source), max_pixels) as video:
+    with VideoSource(local_path(job.source), max_pixels) as video:
         if uncopyable_streams(video, "mp4"):
-            return _path(job.target).with_suffix(".mkv")
-    return _path(job.target)
+            return local_path(job.target).with_suffix(".mkv")
+    return local_path(job.target)
 
 
 def main() -> int:  # pragma: no cover - convenience for `python -m`

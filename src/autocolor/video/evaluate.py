@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -177,7 +178,8 @@ def _flow_between(gray: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, n
     """Backward flow t -> t-1 on the truth (DIS, medium) and the non-occluded mask."""
     import cv2
 
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]  # not in cv2's stubs
+        cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     backward = dis.calc(gray, previous, None)
     forward = dis.calc(previous, gray, None)
     height, width = gray.shape
@@ -255,7 +257,7 @@ def colour_clip(colorizer, clip: Clip, options) -> tuple[list[np.ndarray], float
 
     frames = FrameColorizer(colorizer, options)
     start = time.perf_counter()
-    out = [frames(truth_gray(frame)) for frame in clip.frames]
+    out = [cast(np.ndarray, frames(truth_gray(frame))) for frame in clip.frames]  # RGB
     return out, (time.perf_counter() - start) / len(out)
 
 

@@ -232,7 +232,8 @@ class TemporalFilter:
         import cv2
 
         self.config = config or TemporalConfig()
-        self.dis = cv2.DISOpticalFlow_create(self.config.flow_preset)
+        self.dis = cv2.DISOpticalFlow_create(  # type: ignore[attr-defined]  # not in cv2's stubs
+            self.config.flow_preset)
         if self.config.flow_finest_scale is not None:
             self.dis.setFinestScale(self.config.flow_finest_scale)
         self.previous: np.ndarray | None = None  # (h, w) uint8
