@@ -34,6 +34,14 @@ def test_round_trip_keeps_frames_size_rate_and_times(tmp_path, kit, colorizer, s
     assert not list(tmp_path.glob(".*.part"))
 
 
+def test_the_crf_sets_the_mpeg4_quantiser(tmp_path, kit, colorizer):
+    """AVI's MPEG-4 Part 2 takes a fixed quantiser from --crf: a higher crf, a smaller file."""
+    source = kit.write_clip(tmp_path / "in.avi", kit.pan_frames(6))
+    sizes = [colorize_video(colorizer, source, tmp_path / f"out-{crf}.avi",
+                            VideoOptions(crf=crf)).path.stat().st_size for crf in (12, 60)]
+    assert sizes[1] < 0.8 * sizes[0], sizes
+
+
 def test_audio_is_copied_packet_for_packet(tmp_path, kit, colorizer):
     source = kit.write_clip(tmp_path / "in.mp4", kit.pan_frames(12), audio=True)
     target = colorize_video(colorizer, source, tmp_path / "out.mp4").path

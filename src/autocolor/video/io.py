@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -175,7 +176,8 @@ class VideoSource:
         # FFmpeg reports some damage only in its log: a demuxer that skips a broken stretch of
         # the file (frames silently lost), a decoder that conceals a broken frame. Errors
         # logged by this file's demuxer or video decoder count as decode errors.
-        if av.logging.get_level() is None or av.logging.get_level() < av.logging.ERROR:
+        level = av.logging.get_level()
+        if level is None or level < av.logging.ERROR:
             av.logging.set_level(av.logging.ERROR)
         ours = {self.container.format.name, self.video.codec_context.name,
                 self.video.codec_context.codec.name}
@@ -187,6 +189,7 @@ class VideoSource:
                             on_packet(packet)
                         continue
                     for frame in packet.decode():
+                        assert isinstance(frame, av.VideoFrame)  # a packet of the video stream
                         pts = frame.pts
                         if pts is None and last_pts is not None:  # no timestamp: a tick later
                             pts = last_pts + 1
@@ -297,15 +300,15 @@ class VideoSink:
         self.path = path
         # MP4 and MOV write only the tags they know unless asked to keep the others (the
         # provenance tags among them).
-        options = {"movflags": "use_metadata_tags"} if container_format in ("mp4", "mov") else {}
+        tags = {"movflags": "use_metadata_tags"} if container_format in ("mp4", "mov") else {}
         try:
-            self.container = av.open(str(path), "w", format=container_format, options=options)
+            self.container = av.open(str(path), "w", format=container_format, options=tags)
         except av.FFmpegError as error:
             raise VideoError(path, f"cannot write ({_first_line(error)})") from error
         try:
             rate = source.rate or Fraction(25)
             try:
-                stream = self.container.add_stream(codec, rate=rate)
+                stream = cast("av.VideoStream", self.container.add_stream(codec, rate=rate))
             except (ValueError, av.FFmpegError) as error:
                 raise ValueError(f"unknown video encoder {codec!r} (PyAV lists them: "
                                  f"python -m av --codecs)") from error
@@ -318,13 +321,15 @@ class VideoSink:
             # its default 1/rate, a variable frame rate would be rounded to a fixed grid).
             stream.codec_context.time_base = source.time_base
             stream.time_base = source.time_base
-            options = {}
+            options: dict[str, object] = {}
             if codec in ("libx264", "libx265"):
                 options = {"crf": str(crf), "preset": preset}
             elif codec.startswith("libvpx"):
                 options = {"crf": str(crf + 13), "b": "0", "deadline": "good", "cpu-used": "4"}
             elif codec == "mpeg4":  # a fixed quantiser: 3 at crf 18
-                stream.codec_context.qscale = max(1, min(31, round(crf / 6)))
+                # (qmin = qmax: PyAV's qscale is the flag alone, and left every frame at 2)
+                quantiser = str(max(2, min(31, round(crf / 6))))
+                options.update(qmin=quantiser, qmax=quantiser)
             if container_format == "avi":  # AVI stores no presentation times: no B-frames
                 options["bf"] = "0"
             stream.options = options
