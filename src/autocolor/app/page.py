@@ -85,12 +85,12 @@ def _reference(file_id: str, max_pixels: int):
             data = upload.getvalue()
             cached = (upload.file_id, logic.digest(data),
                       logic.decode_reference(data, upload.name, max_pixels), None)
-        except ImageError as error:
-            cached = (upload.file_id, None, None, str(error))
+        except ImageError as failure:
+            cached = (upload.file_id, None, None, str(failure))
         references[file_id] = cached
-    _, ref_digest, rgb, error = cached
-    if error:
-        st.error(f"Reference photo ignored. {error}")
+    _, ref_digest, rgb, problem = cached
+    if problem:
+        st.error(f"Reference photo ignored. {problem}")
         return None, None
     return ref_digest, rgb
 
@@ -111,6 +111,7 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
     if photo.error:
         st.error(f"Cannot use this file. {photo.error}")
         return False
+    assert photo.loaded is not None  # read, without an error
     width, height = photo.size
     st.caption(f"{width} x {height} pixels")
     if photo.loaded.had_color:
@@ -146,6 +147,7 @@ def show_photo(file_id: str, photo: logic.Photo, model: logic.ModelHandle, setti
         return False
 
     left, right = st.columns(2)
+    assert photo.preview is not None and photo.rgb is not None  # rendered above
     with left:
         st.markdown("**Black and white**" + (" - click to place a hint" if component else ""))
         gray = logic.gray_preview(photo.source(settings["restore"]), photo.hints)
@@ -232,7 +234,8 @@ def photos_section(model: logic.ModelHandle | None, settings: dict, max_pixels: 
             if show_photo(upload.file_id, photo, model, settings, max_pixels):
                 done.append(photo)
     if len(done) > 1:
-        results = [(logic.result_name(p.name), p.rgb, p.loaded, p.xmp) for p in done]
+        results = [(logic.result_name(p.name), p.rgb, p.loaded, p.xmp) for p in done
+                   if p.rgb is not None and p.loaded is not None]  # all: show_photo said so
         download_all.download_button(
             f"Download all {len(done)} results (zip)", key="download_all", on_click="ignore",
             data=lambda: logic.zip_bytes([(n, logic.png_bytes(rgb, ld, xmp))

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -122,7 +123,9 @@ class BinsHead(nn.Module):
         """Several members' logits (each (B,Q,H,W)) -> (B,2,H,W): the mean of their annealed
         means at this head's T, times the gate of their mean distribution at T = 1 (members
         that disagree make it flat, and the colour fades)."""
-        ab, mean_p = 0.0, 0.0
+        # Sums over the members, tensors from the first one on (Any: they start as the float 0).
+        ab: Any = 0.0
+        mean_p: Any = 0.0
         for member in logits:
             probabilities = torch.softmax(member.float() / self.temperature, dim=1)
             # A 1x1 convolution with the centres as weights: the expectation over bins per pixel.
@@ -157,9 +160,9 @@ class BinsHead(nn.Module):
             assert confidence is not None
             return ab, confidence
         logits = [head.logits(x) for x, head in zip(features, heads, strict=True)]
-        moments = sum(torch.nn.functional.conv2d(
+        moments = cast(torch.Tensor, sum(torch.nn.functional.conv2d(
             torch.softmax(member.float() / self.temperature, dim=1),
-            self.moments.t()[:, :, None, None]) for member in logits) / len(logits)
+            self.moments.t()[:, :, None, None]) for member in logits)) / len(logits)
         return self.decode_members(logits), self.spread_confidence(moments, dim=1)
 
     def spread_confidence(self, moments: torch.Tensor, dim: int) -> torch.Tensor:
@@ -185,12 +188,15 @@ class BinsHead(nn.Module):
         product with the bias fused (Gemm) and the temperature applied to the weights
         (logits / T = x (W / T)^T + b / T), so no extra pass runs over the (pixels, Q) logits."""
         batch, _, height, width = features[0].shape
-        ab, mean_p = 0.0, 0.0
+        # Sums over the members, tensors from the first one on (Any: they start as the float 0).
+        ab: Any = 0.0
+        mean_p: Any = 0.0
         # With the confidence, one more column: (mean a, mean b, mean |ab|^2) per pixel.
         columns = self.moments if confident else self.centers
         for x, head in zip(features, heads, strict=True):
             pixels = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # (B*H*W, C)
             weight = head.conv.weight.flatten(1) / self.temperature  # (Q, C)
+            assert head.conv.bias is not None
             bias = head.conv.bias / self.temperature  # (Q,)
             logits = torch.addmm(bias, pixels, weight.t())  # (B*H*W, Q), already divided by T
             ab = ab + torch.softmax(logits.float(), dim=-1) @ columns  # the annealed mean

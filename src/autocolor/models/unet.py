@@ -17,6 +17,7 @@ the skip, and refines with two 3x3 convolutions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +84,7 @@ class AbRefine(nn.Module):
         self.mix = nn.Conv2d(2 + skip_channels, REFINE_CHANNELS, 1)
         self.correction = nn.Conv2d(REFINE_CHANNELS, 2, 3, padding=1)
         nn.init.zeros_(self.correction.weight)
+        assert self.correction.bias is not None
         nn.init.zeros_(self.correction.bias)
 
     def forward(self, ab: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
@@ -107,7 +109,7 @@ class LiteDecoder(nn.Module):
         self.up16 = UpBlock(BOTTLENECK_CHANNELS, c16, d16)
         self.up8 = UpBlock(d16, c8, d8)
         self.up4 = UpBlock(d8, c4, d4)
-        self.refine = None
+        self.refine: AbRefine | None = None
         if head == "regression":
             self.up2 = UpBlock(d4, c2, d2)
             self.up1 = UpBlock(d2, 1, d1)
@@ -166,7 +168,7 @@ class LiteUNet(ColorizationModel):
         if members < 1:
             raise ValueError(f"members must be at least 1, got {members}")
         self.to_encoder_input = GrayToEncoderInput(LITE0_MEAN, LITE0_STD)
-        self.encoder = EfficientNetLite(num_classes=None, variant=encoder)
+        self.encoder: EfficientNetLite = EfficientNetLite(num_classes=None, variant=encoder)
         self.head_type = head
         self.head_stride = head_stride if head == "bins" else 1
         self.decoders = nn.ModuleList(
@@ -176,14 +178,23 @@ class LiteUNet(ColorizationModel):
         self._register_load_state_dict_pre_hook(_members_from_single_decoder, with_module=True)
 
     @property
-    def head(self) -> nn.Module:
+    def head(self) -> nn.Module:  # type: ignore[override]  # the contract's name, read-only
         """The first member's head: its temperature and gate decode the whole ensemble."""
-        return self.decoders[0].head
+        return self.members[0].head
+
+    @property
+    def members(self) -> list[LiteDecoder]:
+        """The decoders, typed (``self.decoders`` is the ModuleList that holds them)."""
+        return cast(list[LiteDecoder], list(self.decoders))
+
+    def bins_heads(self) -> list[BinsHead]:
+        """Each member's head, for a bins model."""
+        return [cast(BinsHead, decoder.head) for decoder in self.members]
 
     def set_decoding(self, temperature: float, gate: tuple[float, float] | None) -> None:
-        for decoder in self.decoders:
-            decoder.head.temperature.fill_(temperature)
-            decoder.head.set_gate(gate)
+        for head in self.bins_heads():
+            head.temperature.fill_(temperature)
+            head.set_gate(gate)
 
     def _features(self, l_norm: torch.Tensor) -> list[torch.Tensor]:
         check_l_norm(l_norm)
@@ -201,11 +212,11 @@ class LiteUNet(ColorizationModel):
             raise NotImplementedError("bins_outputs exists only for head='bins'")
         features = self._features(l_norm)
         logits, refined = [], []
-        for decoder in self.decoders:
-            member = decoder.head.logits(decoder.head_features(features, l_norm))
+        for decoder, head in zip(self.members, self.bins_heads(), strict=True):
+            member = head.logits(decoder.head_features(features, l_norm))
             logits.append(member)
             if decoder.refine is not None:
-                coarse = decoder.head.decode(member).detach()  # (B,2,H/4,W/4)
+                coarse = head.decode(member).detach()  # (B,2,H/4,W/4)
                 refined.append(decoder.refine(upsample2(coarse), features[0]))
         return torch.cat(logits), (torch.cat(refined) if refined else None)
 
@@ -227,34 +238,36 @@ class LiteUNet(ColorizationModel):
     def _predict(self, l_norm: torch.Tensor, confident: bool
                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
         features = self._features(l_norm)
-        members = [decoder.head_features(features, l_norm) for decoder in self.decoders]
+        members = [decoder.head_features(features, l_norm) for decoder in self.members]
         if self.head_type == "regression":
             if confident:
                 raise NotImplementedError("a regression head has no distribution to be sure of")
-            return sum(d.head(x) for d, x in zip(self.decoders, members, strict=True)) / len(
-                members), None  # (B,2,H,W)
-        heads = [d.head for d in self.decoders]
+            total = cast(torch.Tensor, sum(d.head(x) for d, x in zip(self.members, members,
+                                                                      strict=True)))
+            return total / len(members), None  # (B,2,H,W)
+        heads = self.bins_heads()
         confidence = None
         if confident:
-            ab, confidence = self.head.forward_members_confidence(members, heads)
+            ab, confidence = heads[0].forward_members_confidence(members, heads)
             confidence = F.interpolate(confidence, size=l_norm.shape[-2:], mode="bilinear",
                                        align_corners=False)
         else:
-            ab = self.head.forward_members(members, heads)
+            ab = heads[0].forward_members(members, heads)
         if self.head_stride == 2:
             return upsample2(ab), confidence  # (B,2,H/2,W/2) -> (B,2,H,W)
-        if self.decoders[0].refine is None:
+        if self.members[0].refine is None:
             return F.interpolate(ab, scale_factor=4.0, mode="bilinear",
                                  align_corners=False), confidence
         ab = upsample2(ab)  # (B,2,H/2,W/2); each member's correction, averaged
-        ab = sum(d.refine(ab, features[0]) for d in self.decoders) / len(self.decoders)
+        ab = cast(torch.Tensor, sum(d.refine(ab, features[0]) for d in self.members
+                                    if d.refine is not None)) / len(self.members)
         return upsample2(ab), confidence  # (B,2,H,W)
 
     def prepare_for_export(self) -> LiteUNet:
         """The bins head channels-last, and the gray input folded into a one-channel stem
         (Lite's inputs are normalized alike in every channel); same math."""
         super().prepare_for_export()
-        self.to_encoder_input.fold_into(self.encoder._conv_stem)
+        self.to_encoder_input.fold_into(cast(nn.Conv2d, self.encoder._conv_stem))
         return self
 
 
@@ -275,7 +288,7 @@ Lite0UNet = LiteUNet  # the name of the first default
 
 def _lite_unet(variant: str, pretrained: bool, encoder_weights: str | None,
                **kwargs: object) -> LiteUNet:
-    model = LiteUNet(encoder=variant, **kwargs)
+    model = LiteUNet(encoder=variant, **kwargs)  # type: ignore[arg-type]  # the registry's
     if pretrained or encoder_weights:
         load_imagenet_weights(model.encoder, encoder_weights)
     return model

@@ -53,11 +53,11 @@ class SeedVGG19(ColorizationModel):
 
     # The contract's names for the parts, whose state-dict names are torchvision's ("features.*").
     @property
-    def encoder(self) -> nn.Sequential:
+    def encoder(self) -> nn.Sequential:  # type: ignore[override]  # read-only, as named
         return self.features
 
     @property
-    def head(self) -> nn.Conv2d:  # then tanh: a regression head
+    def head(self) -> nn.Conv2d:  # type: ignore[override]  # then tanh: a regression head
         return self.output
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:

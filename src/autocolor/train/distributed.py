@@ -169,8 +169,8 @@ class _SumOverProcesses(torch.autograd.Function):
         return total
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        total = grad.clone()
+    def backward(ctx, *grads: torch.Tensor) -> torch.Tensor:
+        total = grads[0].clone()
         dist.all_reduce(total)
         return total
 
@@ -191,9 +191,10 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
         mean = _SumOverProcesses.apply(x.sum((0, 2, 3))) / n  # (C,)
         centred = x - mean[None, :, None, None]
         var = _SumOverProcesses.apply((centred * centred).sum((0, 2, 3))) / n  # (C,) biased
-        if self.track_running_stats and self.running_mean is not None:
+        if (self.track_running_stats and self.running_mean is not None
+                and self.running_var is not None and self.num_batches_tracked is not None):
             with torch.no_grad():
-                self.num_batches_tracked += 1
+                self.num_batches_tracked.add_(1)
                 factor = (1.0 / float(self.num_batches_tracked) if self.momentum is None
                           else self.momentum)
                 self.running_mean.mul_(1 - factor).add_(mean.detach(), alpha=factor)
