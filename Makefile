@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_video.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_serve.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_scale.py --output BENCHMARKS.md
+	$(BIN)/python scripts/bench_scale.py --pools --photos 200 --repeats 3 --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_restore.py --output BENCHMARKS.md
 	$(BIN)/python scripts/bench_floor.py --output BENCHMARKS.md
 

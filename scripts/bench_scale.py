@@ -44,10 +44,11 @@ def make_photos(folder: Path, count: int, width: int, height: int) -> list[Path]
             for index in range(count)]
 
 
-def cli_wall(inputs: Path, output: Path, engine: str) -> tuple[float, str]:
+def cli_wall(inputs: Path, output: Path, engine: str,
+             extra: tuple[str, ...] = ()) -> tuple[float, str]:
     """One fresh `autocolor colorize` -> (wall seconds, its summary line)."""
     command = [*autocolor_command(), "colorize", str(inputs), "-o", str(output), "--engine",
-               engine]
+               engine, *extra]
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -100,6 +101,55 @@ def stage_run(photos: list[Path], output: Path) -> dict:
     }
 
 
+POOLS_HEADING = "## Ray's network pool on one machine (issue 22)"
+# --pools: the pools a 2-core local runtime can hold (name -> `autocolor colorize` options).
+POOLS = {
+    "1 actor, 1 thread (before)": ("--actor-threads", "1"),
+    "1 actor, every core (default)": (),
+    "2 actors of 0.5 CPU, 1 thread each": ("--concurrency", "2", "--actor-cpus", "0.5"),
+}
+
+
+def pool_sweep(count: int, size: tuple[int, int], repeats: int, output: Path) -> int:
+    """The Ray engine's pools against the local engine, on ``count`` small photos, in fresh
+    processes, alternately; writes the section :data:`POOLS_HEADING`."""
+    load_before = load_average()
+    walls: dict[str, list[float]] = {name: [] for name in ("local", *POOLS)}
+    with tempfile.TemporaryDirectory(prefix="bench-pools-") as temp:
+        root = Path(temp)
+        make_photos(root / "small", count, *size)
+        for repeat in range(repeats):
+            for index, name in enumerate(walls):
+                engine, extra = ("local", ()) if name == "local" else ("ray", POOLS[name])
+                wall, summary = cli_wall(root / "small", root / f"out-{index}-{repeat}", engine,
+                                         extra)
+                walls[name].append(wall)
+                print(f"{name} run {repeat + 1}: {wall:.1f} s  {summary}", flush=True)
+    local = statistics.median(walls["local"])
+    command = (f"python scripts/bench_scale.py --pools --photos {count} --size "
+               f"{size[0]}x{size[1]} --repeats {repeats} --output BENCHMARKS.md")
+    lines = [
+        POOLS_HEADING, "",
+        f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{platform.machine()}, {os.cpu_count()} cores; load average before {load_before}, "
+        f"after {load_average()}. {count} synthetic B/W JPEGs of {size[0]}x{size[1]}, "
+        "`autocolor colorize` in fresh processes, alternately; wall times from process start "
+        "(Ray's start-up included).", "",
+        "| engine and pool | options | wall (median) | runs | / local |",
+        "| --- | --- | ---: | --- | ---: |",
+    ]
+    for name, values in walls.items():
+        options = "--engine local" if name == "local" else " ".join(
+            ("--engine ray", *POOLS[name]))
+        median = statistics.median(values)
+        lines.append(f"| {name} | `{options}` | {median:.1f} s | "
+                     f"{', '.join(f'{w:.1f}' for w in values)} | {median / local:.2f}x |")
+    section = "\n".join([*lines, ""])
+    replace_section(output, POOLS_HEADING, section)
+    print(section)
+    return 0
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
@@ -111,8 +161,12 @@ def main() -> int:
     parser.add_argument("--size", default="480x360", help="their size (default 480x360)")
     parser.add_argument("--big", type=int, default=8, help="12 MP photos for the stage costs")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each engine")
+    parser.add_argument("--pools", action="store_true",
+                        help="instead: the Ray engine's network pools against the local engine")
     args = parser.parse_args()
     width, height = (int(side) for side in args.size.split("x"))
+    if args.pools:
+        return pool_sweep(args.photos, (width, height), args.repeats, args.output)
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as temp:
         root = Path(temp)

@@ -77,6 +77,7 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float, float]]:
     """(stage, median wall milliseconds, median CPU milliseconds of the process) per frame, in
     this process. CPU time (all threads) is the cost a busy machine cannot hide: on an idle
     2-core machine a stage that keeps both cores busy takes about half of it in wall time."""
+    from autocolor.color.constants import L_SCALE, L_SHIFT
     from autocolor.images import LoadedImage
     from autocolor.infer.colorizer import Colorizer
     from autocolor.video.colorize import FrameColorizer, VideoOptions, frame_lightness
@@ -110,9 +111,10 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float, float]]:
             sink = VideoSink(Path(temp) / "out.mp4", video, "mp4")
             for gray in grays:
                 lightness = timed("lightness (table)", frame_lightness, gray)
-                small = timed("lightness at the render size", per_frame.render_lightness,
-                              lightness)
-                ab_norm = timed("network (ONNX Runtime)", per_frame.predict, small)
+                l_norm = timed("lightness at the render size", per_frame.render_input,
+                               lightness)
+                small = (l_norm[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
+                ab_norm = timed("network (ONNX Runtime)", per_frame.predict, l_norm)
                 image = to_flow_image(small)
                 if previous is not None:
                     timed("optical flow + trust (DIS)", FlowField, previous, image,
@@ -127,7 +129,7 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float, float]]:
                 rendered = timed("upsample + join (finish: 4:2:0 planes or RGB)",
                                  colorizer.finish,
                                  LoadedImage(lightness=lightness, gray=gray, gray_of=lightness),
-                                 ab_norm, None, None, 1.0, None, sink.pix_fmt)
+                                 ab_norm, None, None, 1.0, l_norm, sink.pix_fmt)
                 timed("frame to the encoder + H.264 encode", sink.write, rendered, None)
             sink.close()
     shape = per_frame.shape

@@ -2,7 +2,7 @@
 carry larger colour errors.
 
 For each photo of a split (``autocolor.evaluate.photos.list_photos``), the bundled model colours
-its gray as ``autocolor colorize`` does, with :meth:`Colorizer.predict_confidence`; every
+its gray as ``autocolor colorize`` does, with :meth:`Colorizer.predict` (``confidence=True``); every
 ``--stride``-th pixel gives (raw confidence, the predicted chroma, |ab error| against the
 original). Pooled over the photos, printed as Markdown:
 
@@ -40,9 +40,10 @@ def pixels_of(colorizer: Colorizer, rgb: np.ndarray, lightness: np.ndarray,
               stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One photo -> (raw confidence, predicted chroma, |ab error|) of every ``stride``-th
     pixel."""
-    [(ab_norm, sure)] = colorizer.predict_confidence([lightness])
+    l_norm = colorizer.render_input(lightness)
+    [(ab_norm, sure)] = colorizer.predict([l_norm], confidence=True)
     loaded = LoadedImage(lightness=lightness)
-    out = colorizer.finish(loaded, ab_norm)
+    out = colorizer.finish(loaded, ab_norm, render_input=l_norm)
     truth, made = rgb_to_lab_u8(rgb), rgb_to_lab_u8(out)
     height, width = lightness.shape
     raw = colorizer.confidence_map(sure, (width, height), raw=True)

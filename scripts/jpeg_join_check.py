@@ -44,7 +44,7 @@ def main() -> int:
         original = load_rgb(photo.path)
         loaded = lightness_from_pil(Image.fromarray(original).convert("L"))
         plan = colorizer.plan(loaded, Path("out.jpg"))
-        [ab_norm] = colorizer.predict_ab_norm([loaded.lightness])
+        [ab_norm] = colorizer.predict([plan.render_input])
         rgb = colorizer.finish_plan(plan, ab_norm)
         planes = colorizer.finish_plan(plan, ab_norm, for_file=True)
         if not isinstance(planes, YCbCr420):  # smaller than the render: the same RGB path

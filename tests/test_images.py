@@ -119,6 +119,28 @@ def test_la(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.lightness, gray_lightness(gray), atol=0.02)
 
 
+def test_a_gray_photo_pickles_as_its_codes(tmp_path: Path) -> None:
+    """The Ray engine ships plans pickled: an 8-bit gray photo goes as its codes (a quarter of
+    the float32 lightness) and comes back equal to the bit; a replaced lightness goes whole."""
+    import pickle
+    from dataclasses import replace
+
+    gray = np.random.default_rng(3).integers(0, 256, (120, 160), dtype=np.uint8)
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    loaded = load_image(tmp_path / "g.png")
+    data = pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL)
+    assert len(data) < gray.nbytes + 2000 < loaded.lightness.nbytes
+    back = pickle.loads(data)
+    assert np.array_equal(back.lightness, loaded.lightness) and back.lightness.dtype == np.float32
+    assert back.gray_codes() is not None and np.array_equal(back.gray_codes(), gray)
+    assert (back.size, back.format, back.exif) == (loaded.size, loaded.format, loaded.exif)
+    restored = replace(loaded, lightness=loaded.lightness + 1)  # no longer the codes' lightness
+    restored_data = pickle.dumps(restored, protocol=pickle.HIGHEST_PROTOCOL)
+    assert len(restored_data) < loaded.lightness.nbytes + 2000  # nor the stale codes' array
+    again = pickle.loads(restored_data)
+    assert np.array_equal(again.lightness, restored.lightness) and again.gray_codes() is None
+
+
 PALETTE_COLOURS = np.array([[250, 20, 20], [20, 200, 40], [30, 40, 220], [128, 128, 128]], np.uint8)
 
 

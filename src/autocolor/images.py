@@ -14,6 +14,7 @@ import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -81,6 +82,23 @@ class LoadedImage:
     gray: np.ndarray | None = field(default=None, repr=False)
     gray_of: np.ndarray | None = field(default=None, repr=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the Ray engine ships plans between processes): a photo read from 8-bit
+        gray codes sends the codes alone, a quarter of the float32 lightness's bytes; unpickling
+        rebuilds the same lightness from them (:func:`gray_lightness`). Codes that no longer
+        belong to the lightness (restored) are not sent."""
+        state = dict(self.__dict__)
+        if self.gray_codes() is not None:
+            state["lightness"] = state["gray_of"] = None
+        else:
+            state["gray"] = state["gray_of"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state["lightness"] is None:
+            state["lightness"] = state["gray_of"] = gray_lightness(state["gray"])
+        self.__dict__.update(state)
+
     def gray_codes(self) -> np.ndarray | None:
         """(H, W) uint8: the 8-bit gray input ``lightness`` was read from (its exact neutral
         sRGB codes), or None: not an 8-bit gray input, or ``lightness`` was replaced since
@@ -93,6 +111,15 @@ class LoadedImage:
     def size(self) -> tuple[int, int]:
         """(W, H) of the upright image, as Pillow reports sizes."""
         return self.lightness.shape[1], self.lightness.shape[0]
+
+
+# L* of each 8-bit gray code (a neutral sRGB value).
+_GRAY_LIGHTNESS = gray_to_lightness(np.arange(256, dtype=np.float32) / np.float32(255.0))
+
+
+def gray_lightness(gray: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 gray codes -> (H, W) float32 L* in [0, 100], by table."""
+    return np.take(_GRAY_LIGHTNESS, gray)
 
 
 def _rgb_lightness(rgb: np.ndarray, max_value: float) -> np.ndarray:
@@ -152,7 +179,7 @@ def lightness_from_pil(image: Image.Image, name: str | None = None) -> LoadedIma
         bit_depth = 16
     elif mode in ("1", "L", "LA", "La"):
         gray = np.asarray(image if mode == "L" else image.convert("L"))
-        lightness = np.take(gray_to_lightness(np.arange(256, dtype=np.float32) / 255.0), gray)
+        lightness = gray_lightness(gray)
         if mode in ("LA", "La"):
             alpha = np.asarray(image.getchannel("A"))
         return LoadedImage(lightness=lightness, alpha=alpha, gray=gray, gray_of=lightness)

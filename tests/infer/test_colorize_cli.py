@@ -310,7 +310,7 @@ def test_reference_is_read_once_at_the_size_it_is_used(tmp_path: Path, cli_args,
         used.append(reference.shape)
         return real_transfer(lightness, ab, reference, **kwargs)
 
-    monkeypatch.setattr("autocolor.infer.colorizer.load_rgb", counting_load_rgb)
+    monkeypatch.setattr("autocolor.infer.photo_plan.load_rgb", counting_load_rgb)
     monkeypatch.setattr(autocolor.hints, "transfer_reference", recording_transfer)
     Image.fromarray(smooth_rgb(2, 500, 700)).save(tmp_path / "ref.jpg", quality=90)
     for index in range(3):
@@ -524,7 +524,7 @@ def test_confidence_maps_beside_the_outputs(tmp_path: Path, cli_args, capsys,
         written = np.asarray(image)
     colorizer = Colorizer.from_pretrained(tiny_weights, backend="torch")
     loaded = load_image(tmp_path / "in" / "sub" / "a.jpg")
-    [(_, sure)] = colorizer.predict_confidence([loaded.lightness])
+    [(_, sure)] = colorizer.predict([colorizer.render_input(loaded.lightness)], confidence=True)
     assert np.array_equal(written, colorizer.confidence_map(sure, loaded.size))
     status, _, err = colorize(capsys, tmp_path / "in", "-o", tmp_path / "plain", *cli_args)
     assert status == 0, err

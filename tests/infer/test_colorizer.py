@@ -167,8 +167,8 @@ def test_batches_group_equal_render_shapes() -> None:
     colorizer = Colorizer(backend, render_size=64, batch_size=2)
     sizes = [(40, 60), (41, 62), (60, 40), (40, 60), (40, 60)]
     lightness = [np.full(size, 50.0, np.float32) for size in sizes]
-    results = colorizer.colorize_lightness_batch(lightness)
-    assert [r.shape for r in results] == [(*size, 2) for size in sizes]
+    results = colorizer.predict([colorizer.render_input(item) for item in lightness])
+    assert [r.shape for r in results] == [(2, *render_shape(*size, 64)) for size in sizes]
     wide, tall = render_shape(40, 60, 64), render_shape(60, 40, 64)
     assert wide != tall
     assert sorted(backend.batches) == sorted([(2, 1, *wide), (2, 1, *wide), (1, 1, *tall)])
@@ -194,13 +194,19 @@ def _loaded(width: int, height: int, **fields):
     return loaded
 
 
-def test_predict_ab_norm_takes_a_render_size_per_call() -> None:
+def test_a_render_size_per_call() -> None:
     backend = ConstantBackend((0.1, 0.1))
     colorizer = Colorizer(backend, render_size=64)
     lightness = np.full((60, 90), 50.0, np.float32)
-    assert colorizer.predict_ab_norm([lightness])[0].shape == (2, *render_shape(60, 90, 64))
-    assert colorizer.predict_ab_norm([lightness], 128)[0].shape == (2, *render_shape(60, 90, 128))
+    small, large = colorizer.render_input(lightness), colorizer.render_input(lightness, 128)
+    assert small.shape == (1, *render_shape(60, 90, 64)) and small.dtype == np.float32
+    assert colorizer.predict([small])[0].shape == (2, *render_shape(60, 90, 64))
+    assert colorizer.predict([large])[0].shape == (2, *render_shape(60, 90, 128))
     assert colorizer.render_size == 64  # unchanged
+    loaded = _loaded(90, 60)
+    plan = colorizer.plan(loaded, render_size=128)
+    assert plan.render_input is not None
+    assert np.array_equal(plan.render_input, colorizer.render_input(loaded.lightness, 128))
     assert [shape[2:] for shape in backend.batches] == [render_shape(60, 90, 64),
                                                         render_shape(60, 90, 128)]
 
@@ -325,13 +331,14 @@ def test_plan_restores_the_lightness_only_when_asked(colorizer: Colorizer) -> No
 
 
 def test_predict_confidence_and_the_map(colorizer: Colorizer, tmp_path: Path) -> None:
-    """One pass gives ab (as predict_ab_norm) and the confidence at the render shape; the map is
+    """One pass gives ab (as predict) and the confidence at the render shape; the map is
     8-bit at the photo's size; a model without one says so in a line."""
     from autocolor.images import LoadedImage
 
     lightness = mid_gray(150, 100).astype(np.float32) / 2.55
-    [(ab_norm, sure)] = colorizer.predict_confidence([lightness])
-    assert np.allclose(ab_norm, colorizer.predict_ab_norm([lightness])[0], atol=1e-6)
+    l_norm = colorizer.render_input(lightness)
+    [(ab_norm, sure)] = colorizer.predict([l_norm], confidence=True)
+    assert np.allclose(ab_norm, colorizer.predict([l_norm])[0], atol=1e-6)
     assert sure.shape == ab_norm.shape[1:] and 0 <= sure.min() and sure.max() <= 1
     assert colorizer.has_confidence
     confidence_map = colorizer.confidence_map(sure, (150, 100))
@@ -339,11 +346,13 @@ def test_predict_confidence_and_the_map(colorizer: Colorizer, tmp_path: Path) ->
     # No deciles for these weights: the raw confidence times 255.
     raw = colorizer.confidence_map(sure, (150, 100), raw=True)
     assert np.abs(confidence_map.astype(np.float32) - raw * 255).max() <= 0.51
-    [(rgb, same_map)] = colorizer.colorize_plans_confidence(
-        [colorizer.plan(LoadedImage(lightness=lightness))])
+    [(rgb, same_map)] = colorizer.colorize_plans(
+        [colorizer.plan(LoadedImage(lightness=lightness))], confidence=True)
     assert np.array_equal(same_map, confidence_map) and rgb.shape == (100, 150, 3)
     plain = Colorizer(ConstantBackend((0.1, 0.1)))
     assert not plain.has_confidence
+    with pytest.raises(ValueError):
+        plain.predict([l_norm], confidence=True)
 
 
 def test_the_bundled_models_map_is_calibrated() -> None:
@@ -365,11 +374,10 @@ def test_the_bundled_models_map_is_calibrated() -> None:
 
 def test_the_networks_input_guides_the_upsampling(colorizer: Colorizer, monkeypatch) -> None:
     """finish with the guide taken from the network's input equals finish that reduces the
-    full-size photo again, to the bit, without reducing it; a guide of another shape is not
-    used."""
+    full-size photo again, to the bit, without reducing it; an input of another shape is not
+    used; a plan carries its input, so finishing it reduces nothing again."""
     from autocolor.images import LoadedImage
     from autocolor.infer import pipeline
-    from autocolor.infer.pipeline import guide_of
 
     reductions = []
     real_guide_at = pipeline.guide_at
@@ -377,15 +385,15 @@ def test_the_networks_input_guides_the_upsampling(colorizer: Colorizer, monkeypa
                         lambda *args: reductions.append(1) or real_guide_at(*args))
 
     lightness = mid_gray(301, 203).astype(np.float32) / 2.55
-    [l_norm] = colorizer.model_inputs([lightness])
-    [ab_norm] = colorizer.predict_inputs([l_norm])
+    l_norm = colorizer.render_input(lightness)
+    [ab_norm] = colorizer.predict([l_norm])
     loaded = LoadedImage(lightness=lightness)
     reduced_again = colorizer.finish(loaded, ab_norm)
     assert reductions == [1]
-    assert np.array_equal(colorizer.finish(loaded, ab_norm, guide=guide_of(l_norm)), reduced_again)
+    assert np.array_equal(colorizer.finish(loaded, ab_norm, render_input=l_norm), reduced_again)
     assert reductions == [1]  # the guide was used: no second reduction
-    wrong = np.zeros((5, 7), np.float32)
-    assert np.array_equal(colorizer.finish(loaded, ab_norm, guide=wrong), reduced_again)
+    wrong = np.zeros((1, 5, 7), np.float32)
+    assert np.array_equal(colorizer.finish(loaded, ab_norm, render_input=wrong), reduced_again)
     assert reductions == [1, 1]
     plan = colorizer.plan(loaded)
     assert np.array_equal(colorizer.colorize_plans([plan])[0], reduced_again)
@@ -404,7 +412,7 @@ def test_a_jpeg_target_gets_the_420_planes_and_keeps_the_colour(tmp_path: Path) 
     Image.fromarray(mid_gray(211, 157)).save(tmp_path / "in.png")
     loaded = load_image(tmp_path / "in.png")
     plan = colorizer.plan(loaded, tmp_path / "ours.jpg")
-    [ab_norm] = colorizer.predict_ab_norm([loaded.lightness])
+    [ab_norm] = colorizer.predict([plan.render_input])
     assert isinstance(colorizer.finish_plan(plan, ab_norm, for_file=True), YCbCr420)
     rgb = colorizer.finish_plan(plan, ab_norm)  # not for a file: RGB
     assert isinstance(rgb, np.ndarray) and rgb.shape == (157, 211, 3)
@@ -421,7 +429,7 @@ def test_what_a_jpeg_cannot_hold_stays_rgb(tmp_path: Path, smooth_rgb) -> None:
     """Hints, a reference, 16 bits or alpha: the JPEG-bound finish still gives RGB (or a PNG)."""
     colorizer = Colorizer(ConstantBackend((0.1, 0.1)), render_size=64)
     loaded = _loaded(200, 150)
-    [ab_norm] = colorizer.predict_ab_norm([loaded.lightness])
+    [ab_norm] = colorizer.predict([colorizer.render_input(loaded.lightness)])
     steered = colorizer.plan(loaded, tmp_path / "a.jpg", reference=smooth_rgb(5, 64, 64))
     assert isinstance(colorizer.finish_plan(steered, ab_norm, for_file=True), np.ndarray)
     deep = _loaded(200, 150, bit_depth=16)

@@ -188,6 +188,15 @@ def test_a_pool_that_leaves_no_cpu_for_decoding_is_named() -> None:
     assert ray_engine.starved(1, 1.5, 2.0) is not None
 
 
+def test_the_one_actor_of_a_local_runtime_takes_every_core() -> None:
+    assert ray_engine.actor_threads(1, 1.0, 2.0, local_runtime=True) == 2
+    assert ray_engine.actor_threads(1, 1.0, 16.0, local_runtime=True) == 16
+    assert ray_engine.actor_threads(1, 1.0, 16.0, local_runtime=False) == 1  # a shared cluster
+    assert ray_engine.actor_threads((1, 4), 1.0, 16.0, local_runtime=True) == 1  # several
+    assert ray_engine.actor_threads(2, 0.5, 2.0, local_runtime=True) == 1
+    assert ray_engine.actor_threads(2, 3.0, 16.0, local_runtime=False) == 3
+
+
 def test_the_local_engine_refuses_uris(tmp_path: Path, capsys) -> None:
     status, _, stderr = colorize(capsys, "s3://bucket/photos", "-o", tmp_path / "out")
     assert status == 1

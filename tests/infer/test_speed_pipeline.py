@@ -197,13 +197,13 @@ class RecordingBackend:
 
 
 def test_fast_and_steered_paths_agree() -> None:
-    """``colorize_loaded`` without steering (fused) equals the full-resolution ab path."""
+    """A plan without steering (fused) equals the full-resolution ab path."""
     from autocolor.infer.colorizer import Colorizer
 
     colorizer = Colorizer(RecordingBackend(), render_size=64)
     gray = (np.random.default_rng(9).random((83, 120)) * 255).astype(np.uint8)
     loaded = lightness_from_pil(Image.fromarray(gray))
-    fast = colorizer.colorize_loaded(loaded, saturation=0.7)
+    fast = colorizer.colorize_plans([colorizer.plan(loaded, saturation=0.7)])[0]
     ab = colorizer.colorize_lightness(loaded.lightness, saturation=0.7)
     assert np.abs(fast.astype(int) - lab_to_rgb_array(loaded.lightness, ab)).max() <= 1
 
@@ -214,11 +214,13 @@ def test_cpu_batches_are_capped_in_render_pixels() -> None:
 
     lightness = [np.full((384, 512), 50.0, np.float32)] * 5  # renders of 384x512 at 512
     backend = RecordingBackend()
-    Colorizer(backend, render_size=512, batch_size=8).predict_ab_norm(lightness)
+    colorizer = Colorizer(backend, render_size=512, batch_size=8)
+    colorizer.predict([colorizer.render_input(item) for item in lightness])
     assert backend.batches == [2, 2, 1]
     backend = RecordingBackend()
     backend.device = "cuda"
-    Colorizer(backend, render_size=512, batch_size=8).predict_ab_norm(lightness)
+    colorizer = Colorizer(backend, render_size=512, batch_size=8)
+    colorizer.predict([colorizer.render_input(item) for item in lightness])
     assert backend.batches == [5]
 
 

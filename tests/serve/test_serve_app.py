@@ -17,6 +17,9 @@ from PIL import Image
 
 from autocolor import __version__
 from autocolor.cli import main
+from autocolor.image_output import OUTPUT_FORMATS
+from autocolor.serve import job
+from autocolor.serve.config import MAX_RENDER_SIZE
 
 
 def post(client, image: bytes | None, name: str = "photo.png", reference: bytes | None = None,
@@ -69,6 +72,23 @@ def test_docs_and_openapi(make_client) -> None:
                                          "format", "hints", "restore", "confidence"}
     assert {"400", "413", "415", "503"} <= set(operation["responses"])
     assert "image/webp" in operation["responses"]["200"]["content"]
+    # One model says what each field takes: the schema and the checks agree.
+    properties = schema["properties"]
+    assert properties["render_size"]["maximum"] == MAX_RENDER_SIZE
+    assert properties["render_size"]["minimum"] == 32
+    assert properties["format"]["enum"] == list(OUTPUT_FORMATS)
+    assert properties["confidence"]["type"] == "boolean"
+    assert properties["image"]["format"] == "binary"
+    assert set(properties) - {"image", "reference"} == set(job.Options.model_fields)
+
+
+def test_options_model_parses_the_form_words() -> None:
+    options = job.parse_options({"render_size": " 100 ", "saturation": "", "format": "JPG",
+                                 "confidence": "Yes", "restore": "no"})
+    assert options == job.Options(render_size=100, format="jpeg", confidence=True)
+    assert job.parse_options({}) == job.Options()
+    with pytest.raises(job.OptionError, match="^render_size must be 32-2048, got 2049$"):
+        job.parse_options({"render_size": "2049"})
 
 
 def test_unknown_routes_and_methods_are_json(make_client) -> None:
@@ -404,7 +424,8 @@ def test_confidence_answers_a_zip(make_client, make_photo, serve_colorizer) -> N
             assert image.mode == "L" and image.size == (96, 64)
             written = np.asarray(image)
     loaded = load_image(photo)
-    [(_, sure)] = serve_colorizer.predict_confidence([loaded.lightness])
+    [(_, sure)] = serve_colorizer.predict([serve_colorizer.render_input(loaded.lightness)],
+                                          confidence=True)
     assert np.array_equal(written, serve_colorizer.confidence_map(sure, loaded.size))
 
 

@@ -122,7 +122,7 @@ class ModelHandle:
     process, with a lock so two sessions do not run the network at once on a small CPU.
 
     The page's two steps are the colorizer's own: :meth:`predict` is
-    :meth:`~autocolor.infer.colorizer.Colorizer.predict_ab_norm` at the chosen render size;
+    :meth:`~autocolor.infer.colorizer.Colorizer.predict` at the chosen render size;
     :meth:`render` is its per-photo policy (:meth:`~autocolor.infer.colorizer.Colorizer.plan`)
     and finishing (:meth:`~autocolor.infer.colorizer.Colorizer.finish_plan`).
     """
@@ -155,22 +155,23 @@ class ModelHandle:
                 ) -> tuple[np.ndarray, np.ndarray | None]:
         """Full-res L (H, W) -> (ab_norm (2, h, w) at the render shape (small; upsample later),
         the (h, w) confidence or None when the model has none), in one network pass."""
+        l_norm = self.colorizer.render_input(lightness, int(render_size))
         with self.lock:
             if self.has_confidence:
-                [(ab_small, sure)] = self.colorizer.predict_confidence([lightness],
-                                                                       int(render_size))
+                [(ab_small, sure)] = self.colorizer.predict([l_norm], confidence=True)
             else:
-                ab_small = self.colorizer.predict_ab_norm([lightness], int(render_size))[0]
-                sure = None
+                [ab_small], sure = self.colorizer.predict([l_norm]), None
         COUNTERS["predictions"] += 1
         return np.asarray(ab_small, dtype=np.float32), sure
 
     def render(self, loaded: LoadedImage, ab_small: np.ndarray, saturation: float = 1.0,
-               hints: HintSet | None = None, reference: np.ndarray | None = None) -> np.ndarray:
-        """A prediction (:meth:`predict`) -> full-resolution sRGB (H, W, 3) uint8/uint16, steered
-        (hints in upright coordinates, checked against the photo)."""
+               hints: HintSet | None = None, reference: np.ndarray | None = None,
+               render_size: int | None = None) -> np.ndarray:
+        """A prediction (:meth:`predict` at ``render_size``, default the model's) ->
+        full-resolution sRGB (H, W, 3) uint8/uint16, steered (hints in upright coordinates,
+        checked against the photo)."""
         plan = self.colorizer.plan(loaded, hints=hints, reference=reference,
-                                   saturation=saturation)
+                                   saturation=saturation, render_size=render_size)
         COUNTERS["renders"] += 1
         return cast(np.ndarray, self.colorizer.finish_plan(plan, ab_small))  # not for a file: RGB
 
@@ -330,7 +331,7 @@ class Photo:
         key = self._key(model, render_size, saturation, reference_digest, restore)
         ab_small = self.prediction(model, render_size, restore)
         self.rgb = model.render(self.source(restore), ab_small, saturation, self.hint_set,
-                                reference)
+                                reference, render_size)
         steps = self.restored_steps(restore)
         self.xmp = model.xmp_for(steps)  # no steps: the plain mark; no mark: None
         assert self.loaded is not None  # source() has read the photo

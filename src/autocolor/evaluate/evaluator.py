@@ -35,7 +35,11 @@ BLOTCH_DB = 3.0
 
 
 class LightnessColorizer(Protocol):
-    def colorize_lightness_batch(self, lightness: list[np.ndarray]) -> list[np.ndarray]: ...
+    """What the evaluation needs of a colorizer: (H, W) L in [0, 100] -> (H, W, 2) ab
+    (:meth:`Colorizer.colorize_lightness <autocolor.infer.colorizer.Colorizer.colorize_lightness>`).
+    One that also has ``colorize_lightness_batch`` (a list in, a list out) gets whole batches."""
+
+    def colorize_lightness(self, lightness: np.ndarray) -> np.ndarray: ...
 
 
 def lab_to_rgb_u8(lightness: np.ndarray, ab: np.ndarray | None) -> np.ndarray:

@@ -42,7 +42,6 @@ from autocolor.credentials import add_c2pa_arguments
 from autocolor.image_output import OUTPUT_FORMATS
 from autocolor.images import DEFAULT_MAX_PIXELS, ImageError, LoadedImage
 from autocolor.infer.jobs import Job, plan_jobs
-from autocolor.infer.pipeline import guide_of
 from autocolor.infer.storage import Location, Uri, is_uri, location, read_bytes
 
 # Decoded photos waiting for the network, in pixels (12 MP: about 50 MB each as float32 L).
@@ -95,7 +94,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="network actors, one model session each (default: one per GPU with "
                           "--device cuda; else 1, growing to one per 4 CPUs of the cluster)")
     ray.add_argument("--actor-cpus", type=float, default=1.0,
-                     help="CPUs each network actor reserves, and its ONNX Runtime threads")
+                     help="CPUs each network actor reserves (default 1)")
+    ray.add_argument("--actor-threads", type=int, default=None,
+                     help="ONNX Runtime threads of each network actor (default: every core for "
+                          "the one actor of a local runtime, else --actor-cpus)")
     ray.add_argument("--num-gpus", type=float, default=None,
                      help="GPUs each network actor reserves (default: 1 with --device cuda)")
 
@@ -335,23 +337,21 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                         restore=restore)))
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
-            # The network's inputs also guide the upsampling (no second reduction of each
-            # full-size photo).
+            # Each plan holds its network input, which also guides the upsampling.
             try:
-                inputs = colorizer.model_inputs([plan.loaded.lightness for _, plan in plans])
+                inputs = [plan.render_input for _, plan in plans]
                 if args.confidence_map is not None:
-                    pairs = colorizer.predict_inputs(inputs, confidence=True)
+                    pairs = colorizer.predict(inputs, confidence=True)
                     predicted, sure = [ab for ab, _ in pairs], [map_ for _, map_ in pairs]
                 else:
-                    predicted, sure = colorizer.predict_inputs(inputs), [None] * len(plans)
+                    predicted, sure = colorizer.predict(inputs), [None] * len(plans)
             except (OSError, ValueError) as error:
                 for job, _ in plans:
                     fail(job, error)
                 continue
-            for (job, plan), ab_norm, confidence, l_norm in zip(plans, predicted, sure, inputs,
-                                                                strict=True):
+            for (job, plan), ab_norm, confidence in zip(plans, predicted, sure, strict=True):
                 try:
-                    rgb = colorizer.finish_plan(plan, ab_norm, guide_of(l_norm), for_file=True)
+                    rgb = colorizer.finish_plan(plan, ab_norm, for_file=True)
                 except (ImageError, OSError, ValueError) as error:
                     fail(job, error)
                     continue

@@ -1,19 +1,21 @@
 """The Python API, and the one path every front end takes: ``Colorizer``.
 
 ``Colorizer.from_pretrained("default").colorize(image)`` for one photo. Front ends that handle
-many (the command line, the web app, and whatever serves photos next) take the same three steps
+many (the command line, the web app, the HTTP API, Ray, films) take the same three steps
 through the same methods:
 
 1. :meth:`Colorizer.plan` - the per-photo policy: the pixel limit, hints mapped and checked
    against the photo, the reference photo reduced to what is used, the output's name, and, when
    asked (``restore=``), the old print's lightness restored (:mod:`autocolor.restore`): the
-   plan's photo then carries the restored lightness, which the network sees and the output keeps;
-2. :meth:`Colorizer.predict_ab_norm` - the network, on a batch of photos at a render size;
+   plan's photo then carries the restored lightness, which the network sees and the output
+   keeps. The plan also holds the network's input (:meth:`Colorizer.render_input`), built once:
+   it is the guide of the upsampling too, and all that the network stage needs;
+2. :meth:`Colorizer.predict` - the network, on a batch of render inputs;
 3. :meth:`Colorizer.finish_plan` - upsampling, steering and the join with the full-resolution
    lightness (fused strip by strip when nothing is steered), then ``image_output.save_image``.
 
 :meth:`Colorizer.colorize_plans` runs 2 and 3 on a batch; :meth:`Colorizer.colorize_file` all
-of it for one file.
+of it for one file; :meth:`Colorizer.colorize_lightness` is lightness in, ab out (evaluation).
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 from PIL import Image
@@ -35,11 +36,9 @@ from autocolor.images import (
     PixelLimitError,
     lab_to_rgb_array,
     lightness_from_pil,
-    load_rgb,
-    shrink_rgb,
-    srgb_from_pil,
 )
 from autocolor.infer.backends import Backend, create_backend
+from autocolor.infer.photo_plan import PhotoPlan, marked_xmp, reference_rgb, restore_photo
 from autocolor.infer.pipeline import (
     DEFAULT_RENDER_SIZE,
     guide_of,
@@ -54,7 +53,9 @@ from autocolor.weights import resolve_weights
 
 if TYPE_CHECKING:
     from autocolor.hints import HintSet
-    from autocolor.restore import Restored
+
+# Planning a photo (photo_plan.py) is part of this module's API.
+__all__ = ["Colorizer", "PhotoPlan", "marked_xmp", "reference_rgb", "restore_photo"]
 
 # The bundled model's raw confidence deciles on the validation photos (Colorizer.confidence_map).
 DECILES_PATH = Path(__file__).with_name("confidence_deciles.json")
@@ -62,54 +63,6 @@ DECILES_PATH = Path(__file__).with_name("confidence_deciles.json")
 UPSAMPLING = ("guided", "bilinear")
 # Render pixels in one backend call at most (4 renders of 384x288; 2 of 512x384).
 MAX_BATCH_RENDER_PIXELS = 1 << 19
-
-
-@dataclass(frozen=True, eq=False)
-class PhotoPlan:
-    """One photo and what to do with it, checked by :meth:`Colorizer.plan`."""
-
-    loaded: LoadedImage  # with the restored lightness when the photo was restored
-    target: Path | None = None  # where the result goes, fitted to what the photo needs
-    saturation: float = 1.0  # chroma scale, 1 = as predicted
-    hints: HintSet | None = None  # upright coordinates, checked against the photo
-    reference: np.ndarray | None = None  # (h, w, 3) uint8 sRGB, reduced (reference_rgb)
-    restored: Restored | None = None  # what restoring did (None: not asked)
-
-    @property
-    def restored_steps(self) -> tuple[str, ...]:
-        """The restoration steps that ran on this photo, in order (none: not restored)."""
-        return tuple(self.restored.ran) if self.restored is not None else ()
-
-    @property
-    def steering(self) -> dict[str, Any]:
-        """The keyword arguments of :meth:`Colorizer.finish`."""
-        return {"saturation": self.saturation, "hints": self.hints, "reference": self.reference}
-
-
-def reference_rgb(reference: Any, max_pixels: int = DEFAULT_MAX_PIXELS,
-                  max_side: int | None = None, name: str | None = None) -> np.ndarray:
-    """A reference photo as used: (h, w, 3) uint8 sRGB, long side at most ``max_side`` (default
-    :data:`autocolor.hints.reference.REFERENCE_MAX_SIDE`, the size the transfer matches at).
-
-    ``reference`` is a path or the file's bytes (read with :func:`autocolor.images.load_rgb`,
-    under its limits), a Pillow image, or an (h, w, 3) uint8 array; an array that is small
-    enough already comes back as it is, so a reference prepared once costs nothing per photo.
-    ``name`` names it in errors (default: the path).
-    """
-    if max_side is None:
-        from autocolor.hints.reference import REFERENCE_MAX_SIDE
-
-        max_side = REFERENCE_MAX_SIDE
-    if isinstance(reference, (str, os.PathLike, bytes)):
-        return load_rgb(reference, max_pixels, name=name, max_side=max_side)
-    if isinstance(reference, Image.Image):
-        return np.asarray(shrink_rgb(srgb_from_pil(reference), max_side), dtype=np.uint8)
-    rgb = np.asarray(reference)
-    if rgb.ndim != 3 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8 or 0 in rgb.shape:
-        raise ValueError(f"a reference array must be (h, w, 3) uint8, got {rgb.shape} {rgb.dtype}")
-    if max(rgb.shape[:2]) <= max_side:
-        return rgb
-    return np.asarray(shrink_rgb(Image.fromarray(rgb, "RGB"), max_side), dtype=np.uint8)
 
 
 class Colorizer:
@@ -193,7 +146,8 @@ class Colorizer:
     def plan(self, loaded: LoadedImage, target: str | os.PathLike | None = None, *,
              hints: HintSet | None = None, hints_as_stored: bool = False,
              reference: Any = None, saturation: float = 1.0,
-             name: str | None = None, restore: Any = None) -> PhotoPlan:
+             name: str | None = None, restore: Any = None,
+             render_size: int | None = None) -> PhotoPlan:
         """Check one photo and its steering; -> a :class:`PhotoPlan` for :meth:`finish_plan`.
 
         Args:
@@ -210,6 +164,8 @@ class Colorizer:
                 False (the default: never), True or ``"auto"`` (the steps whose damage is
                 measured), or the steps to run (names, or one comma-separated string). The plan
                 then holds the restored lightness and :attr:`PhotoPlan.restored`.
+            render_size: the long side the network sees (default: the colorizer's): the plan's
+                :attr:`PhotoPlan.render_input` is built at it.
 
         Raises:
             ImageError: more than ``max_pixels`` pixels.
@@ -236,52 +192,28 @@ class Colorizer:
         if restore is not None and restore is not False:
             loaded, restored = restore_photo(loaded, restore)
         return PhotoPlan(loaded, fit_target(Path(target), loaded) if target is not None else None,
-                         saturation, hints, reference, restored)
+                         saturation, hints, reference, restored,
+                         render_input=self.render_input(loaded.lightness, render_size))
 
     # -- core: lightness in, ab out -----------------------------------------------------------
 
-    def predict_ab_norm(self, lightness_list: Sequence[np.ndarray],
-                        render_size: int | None = None) -> list[np.ndarray]:
-        """[(H_i, W_i) L in [0,100]] -> [(2, h_i, w_i) ab_norm at the render shape].
-
-        ``render_size``: this call's long side (default: the colorizer's); the app changes it
-        per photo without building another colorizer. The two halves,
-        :meth:`model_inputs` (CPU work on the full-resolution photo) and :meth:`predict_inputs`
-        (the network), may also run apart: the Ray engine runs them in different processes.
+    def render_input(self, lightness: np.ndarray, render_size: int | None = None) -> np.ndarray:
+        """(H, W) L in [0, 100] at full resolution -> (1, h, w) L_norm float32 at the render
+        shape (long side ``render_size``, default the colorizer's; sides multiples of 32): what
+        the network sees (a box reduction and a resize of the photo), and the upsampling's
+        guide. The app changes ``render_size`` per photo without building another colorizer.
         """
-        return self.predict_inputs(self.model_inputs(lightness_list, render_size))
-
-    def model_inputs(self, lightness_list: Sequence[np.ndarray],
-                     render_size: int | None = None) -> list[np.ndarray]:
-        """[(H_i, W_i) L in [0,100]] -> [(1, h_i, w_i) L_norm float32 at the render shape]: what
-        the network sees (a box reduction and a resize of each full-resolution photo)."""
         size = int(render_size or self.render_size)
-        return [model_input(lightness, render_shape(lightness.shape[0], lightness.shape[1], size))
-                for lightness in lightness_list]
+        return model_input(lightness, render_shape(lightness.shape[0], lightness.shape[1], size))
 
     @property
     def has_confidence(self) -> bool:
         """Whether the model can say where it is sure (:meth:`predict_confidence`)."""
         return bool(getattr(self.backend, "has_confidence", False))
 
-    def predict_confidence(self, lightness_list: Sequence[np.ndarray],
-                           render_size: int | None = None
-                           ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """As :meth:`predict_ab_norm`, with where the model is sure of the colour: ->
-        [((2, h_i, w_i) ab_norm, (h_i, w_i) confidence in [0, 1])] at the render shape, from
-        one network pass (the bins distribution's 1 - normalised entropy, over the decoder
-        members' mean; :meth:`confidence_map` takes it to the photo's size).
-
-        Raises:
-            ValueError: the model has no confidence (a regression head, or an ONNX file
-                exported before it).
-        """
-        return self.predict_inputs(self.model_inputs(lightness_list, render_size),
-                                   confidence=True)  # type: ignore[return-value]
-
     def confidence_map(self, confidence: np.ndarray, size: tuple[int, int],
                        raw: bool = False) -> np.ndarray:
-        """(h, w) confidence in [0, 1] at the render shape (:meth:`predict_confidence`) ->
+        """(h, w) confidence in [0, 1] at the render shape (:meth:`predict`) ->
         (H, W) uint8 at the photo's ``size`` (width, height): 255 where the model is sure of the
         colour, 0 where it guessed; resized bilinearly.
 
@@ -320,17 +252,24 @@ class Colorizer:
                     self._deciles = np.asarray(stored["deciles"], dtype=np.float64)
         return self._deciles
 
-    def predict_inputs(self, inputs: Sequence[np.ndarray],
-                       confidence: bool = False) -> list[np.ndarray]:
-        """[(1, h_i, w_i) L_norm] (:meth:`model_inputs`) -> [(2, h_i, w_i) ab_norm].
+    def predict(self, inputs: Sequence[np.ndarray], confidence: bool = False) -> list[Any]:
+        """[(1, h_i, w_i) L_norm] (:meth:`render_input`) -> [(2, h_i, w_i) ab_norm].
 
         Inputs of the same shape go through the backend together, up to ``batch_size`` at a
         time and, on the CPU, :data:`MAX_BATCH_RENDER_PIXELS` render pixels (the activations
         grow with the batch: 8 renders of 512 px hold two (pixels/16, 529) float32 tensors of
         0.2 GB each in the bins head alone, while on a CPU batching hardly changes throughput).
-        On a GPU it does. ``confidence``: each result is (ab_norm, (h, w) confidence)
-        (:meth:`predict_confidence`).
+        On a GPU it does. ``confidence``: each result is (ab_norm, (h, w) confidence in [0, 1]),
+        from the same network pass: the bins distribution's 1 - normalised entropy, over the
+        decoder members' mean (:meth:`confidence_map` takes it to the photo's size).
+
+        Raises:
+            ValueError: ``confidence`` from a model that has none (a regression head, or an
+                ONNX file exported before it; :attr:`has_confidence`).
         """
+        if confidence and not self.has_confidence:
+            raise ValueError("this model has no confidence output (a regression head, or an "
+                             "ONNX file exported before it)")
         results: list[Any] = [None] * len(inputs)
         by_shape: dict[tuple[int, ...], list[int]] = {}
         for index, l_norm in enumerate(inputs):
@@ -354,23 +293,20 @@ class Colorizer:
                     results[index] = ab_small[row]
         return results
 
-    def colorize_lightness_batch(self, lightness_list: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """[(H_i, W_i) L in [0,100]] -> [(H_i, W_i, 2) ab]; same-shaped renders share a batch."""
-        predicted = self.predict_ab_norm(lightness_list)
-        return [upsample_ab(ab_norm, lightness.shape[0], lightness.shape[1],
-                            lightness if self.guided else None)
-                for ab_norm, lightness in zip(predicted, lightness_list, strict=True)]
-
     def colorize_lightness(self, lightness: np.ndarray, hints: HintSet | None = None,
                            reference: Any = None, saturation: float = 1.0) -> np.ndarray:
-        """(H, W) L in [0, 100] -> (H, W, 2) ab in Lab units, with optional colour control.
+        """(H, W) L in [0, 100] -> (H, W, 2) ab in Lab units, with optional colour control (the
+        evaluation's entry: lightness in, colour out, no file).
 
         Args:
             hints: a :class:`autocolor.hints.HintSet` in upright-image coordinates.
             reference: a colour photo whose palette to follow (see :func:`reference_rgb`).
             saturation: scales the predicted chroma (1.0 = as predicted).
         """
-        ab = self.colorize_lightness_batch([lightness])[0]
+        l_norm = self.render_input(lightness)
+        [ab_norm] = self.predict([l_norm])
+        ab = upsample_ab(ab_norm, lightness.shape[0], lightness.shape[1],
+                         lightness if self.guided else None, guide_of(l_norm))
         if reference is not None:
             reference = reference_rgb(reference, self.max_pixels)
         return self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
@@ -397,15 +333,15 @@ class Colorizer:
 
     def finish(self, loaded: LoadedImage, ab_norm: np.ndarray, hints: HintSet | None = None,
                reference: np.ndarray | None = None, saturation: float = 1.0,
-               guide: np.ndarray | None = None, fmt: str | None = None) -> Rendered:
-        """A :class:`LoadedImage` and its predicted ab_norm (2, h, w) (:meth:`predict_ab_norm`)
+               render_input: np.ndarray | None = None, fmt: str | None = None) -> Rendered:
+        """A :class:`LoadedImage` and its predicted ab_norm (2, h, w) (:meth:`predict`)
         -> (H, W, 3) uint8/uint16 sRGB, with the same steering as :meth:`colorize_lightness`.
 
         Without hints or a reference, upsampling and the join run fused, strip by strip
         (:func:`~autocolor.infer.pipeline.render_rgb`), never holding a full-resolution ab.
-        ``guide``: the photo's L at the render size, when the caller has it (the network's
-        input, :func:`~autocolor.infer.pipeline.guide_of`): the guided filter then does not
-        reduce the full-size photo a second time. ``fmt``: the format the result will be
+        ``render_input``: the network's input (:meth:`render_input`), when the caller has it:
+        the guided filter takes its guide from it instead of reducing the full-size photo a
+        second time. ``fmt``: the format the result will be
         encoded in (:func:`autocolor.image_output.format_of`, or a video's ``"yuv420p"``); for
         one of :data:`~autocolor.image_output.PLANE_FORMATS` an 8-bit photo may come back as
         the :class:`~autocolor.image_output.YCbCr420` planes such a file keeps
@@ -413,6 +349,7 @@ class Colorizer:
         :func:`~autocolor.image_output.save_image` and the video writer encode as they are.
         """
         lightness = loaded.lightness
+        guide = guide_of(render_input) if render_input is not None else None
         if reference is None and (hints is None or not len(hints.points)):
             encoding = PLANE_FORMATS.get(fmt or "")
             if encoding and loaded.bit_depth == 8 and loaded.alpha is None:
@@ -426,47 +363,42 @@ class Colorizer:
         return lab_to_rgb_array(lightness, ab, loaded.bit_depth)
 
     def finish_plan(self, plan: PhotoPlan, ab_norm: np.ndarray,
-                    guide: np.ndarray | None = None, for_file: bool = False) -> Rendered:
+                    for_file: bool = False) -> Rendered:
         """:meth:`finish` with a plan's photo and steering -> (H, W, 3) uint8/uint16 sRGB;
         ``for_file``: the result goes to :func:`~autocolor.image_output.save_image` at the
         plan's target, so a JPEG target may get :class:`~autocolor.image_output.YCbCr420`
         planes (:meth:`finish`'s ``fmt``)."""
         fmt = format_of(plan.target) if for_file and plan.target is not None else None
-        return self.finish(plan.loaded, ab_norm, guide=guide, fmt=fmt, **plan.steering)
+        return self.finish(plan.loaded, ab_norm, render_input=plan.render_input, fmt=fmt,
+                           **plan.steering)
 
+    @overload
     def colorize_plans(self, plans: Sequence[PhotoPlan],
-                       render_size: int | None = None) -> list[np.ndarray]:
-        """Planned photos -> their (H, W, 3) uint8/uint16 sRGB results; one batched network
-        pass (:meth:`model_inputs`, :meth:`predict_inputs`), then :meth:`finish_plan` per photo
-        with the network's input as the guide."""
+                       confidence: Literal[False] = False) -> list[np.ndarray]: ...
+
+    @overload
+    def colorize_plans(self, plans: Sequence[PhotoPlan],
+                       confidence: Literal[True]) -> list[tuple[np.ndarray, np.ndarray]]: ...
+
+    def colorize_plans(self, plans: Sequence[PhotoPlan], confidence: bool = False) -> list[Any]:
+        """Planned photos -> their (H, W, 3) uint8/uint16 sRGB results: one batched network
+        pass over the plans' render inputs (:meth:`predict`), then :meth:`finish_plan` per
+        photo. ``confidence``: each result is (sRGB, (H, W) uint8 map: 255 sure, 0 a guess;
+        :meth:`confidence_map`)."""
         # RGB arrays: no plan is finished for a file here
-        return [cast(np.ndarray, rgb) for rgb, _ in self._colorize_plans(plans, render_size,
-                                                                         False)]
+        out = self._colorize_plans(plans, confidence)
+        return out if confidence else [rgb for rgb, _ in out]
 
-    def colorize_plans_confidence(self, plans: Sequence[PhotoPlan],
-                                  render_size: int | None = None
-                                  ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """:meth:`colorize_plans` with each photo's confidence map: -> [((H, W, 3) sRGB,
-        (H, W) uint8 map: 255 sure, 0 a guess; :meth:`confidence_map`)]."""
-        return self._colorize_plans(plans, render_size, True)  # type: ignore[return-value]
-
-    def _colorize_plans(self, plans: Sequence[PhotoPlan], render_size: int | None,
-                        confidence: bool, for_file: bool = False
-                        ) -> list[tuple[Rendered, np.ndarray | None]]:
-        inputs = self.model_inputs([plan.loaded.lightness for plan in plans], render_size)
-        predicted = self.predict_inputs(inputs, confidence=confidence)
-        out: list[tuple[Rendered, np.ndarray | None]] = []
-        for plan, result, l_norm in zip(plans, predicted, inputs, strict=True):
+    def _colorize_plans(self, plans: Sequence[PhotoPlan], confidence: bool,
+                        for_file: bool = False) -> list[tuple[Any, np.ndarray | None]]:
+        predicted = self.predict([plan.render_input for plan in plans], confidence=confidence)
+        out: list[tuple[Any, np.ndarray | None]] = []
+        for plan, result in zip(plans, predicted, strict=True):
             ab_norm, sure = result if confidence else (result, None)
-            rgb = self.finish_plan(plan, ab_norm, guide_of(l_norm), for_file)
+            rgb = self.finish_plan(plan, ab_norm, for_file)
             out.append((rgb, self.confidence_map(sure, plan.loaded.size)
                         if sure is not None else None))
         return out
-
-    def colorize_loaded(self, loaded: LoadedImage, **steering) -> np.ndarray:
-        """A :class:`LoadedImage` -> (H, W, 3) uint8/uint16 sRGB at full resolution; ``steering``
-        as for :meth:`plan`."""
-        return self.colorize_plans([self.plan(loaded, **steering)])[0]
 
     def colorize(self, image: Image.Image | np.ndarray, **steering) -> Image.Image | np.ndarray:
         """Colour a Pillow image or a NumPy array; returns the same kind, RGB (RGBA with alpha).
@@ -480,7 +412,7 @@ class Colorizer:
         if not isinstance(pil, Image.Image):
             raise TypeError(f"expected a PIL.Image or numpy.ndarray, got {type(image).__name__}")
         loaded = lightness_from_pil(pil)
-        rgb = self.colorize_loaded(loaded, **steering)
+        rgb = self.colorize_plans([self.plan(loaded, **steering)])[0]
         if loaded.alpha is not None:
             rgb = np.concatenate([rgb, loaded.alpha[..., None].astype(rgb.dtype)], axis=-1)
         if as_array:
@@ -507,37 +439,9 @@ class Colorizer:
         loaded = load_image(source, self.max_pixels)
         plan = self.plan(loaded, target, name=str(source), **steering)
         assert plan.target is not None
-        [(rendered, _)] = self._colorize_plans([plan], None, False, for_file=True)
+        [(rendered, _)] = self._colorize_plans([plan], False, for_file=True)
         return save_image(rendered, plan.target, plan.loaded,
                           xmp=self.xmp(provenance, plan.restored_steps))
-
-
-def marked_xmp(mark: Provenance, restored: Sequence[str] = ()) -> bytes:
-    """``mark``'s XMP packet, with the restoration steps that ran (``restored``) as its
-    ``xmpMM:History`` (:data:`autocolor.restore.config.EVENTS`); none: no history."""
-    if not restored:
-        return mark.xmp()
-    from autocolor.restore.config import EVENTS
-
-    return mark.xmp([EVENTS[step] for step in restored])
-
-
-def restore_photo(loaded: LoadedImage, steps: Any = True) -> tuple[LoadedImage, Restored]:
-    """An old print's photo -> (the same photo with its lightness restored, what was done:
-    :class:`autocolor.restore.Restored`). ``steps``: True or ``"auto"`` (the steps whose damage
-    is measured), or the steps to run (names, or one comma-separated string). A photo on which
-    no step ran comes back as it was.
-
-    Raises:
-        ValueError: an unknown step.
-        ModuleNotFoundError: without OpenCV (``pip install 'autocolor[restore]'``).
-    """
-    from autocolor.restore import AUTO, restore_lightness
-
-    restored = restore_lightness(loaded.lightness, AUTO if steps is True else steps)
-    if not restored.ran:
-        return loaded, restored
-    return replace(loaded, lightness=restored.lightness), restored
 
 
 def _array_to_pil(array: np.ndarray) -> Image.Image:

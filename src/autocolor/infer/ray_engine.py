@@ -6,9 +6,10 @@ Four stages stream photos through the cluster; Ray Data's backpressure bounds wh
 1. read the bytes (tasks; plain paths, ``file://``, ``s3://``, ``gs://`` through
    :mod:`autocolor.infer.storage`);
 2. decode and build the model input (the same tasks, fused by Ray Data):
-   :func:`~autocolor.images.load_image`, :meth:`Colorizer.plan`, :meth:`Colorizer.model_inputs`;
+   :func:`~autocolor.images.load_image`, :meth:`Colorizer.plan` (which builds the network's
+   input, :attr:`PhotoPlan.render_input`);
 3. the network, in a pool of actors holding one model session each (ONNX Runtime on the CPU):
-   :meth:`Colorizer.predict_inputs` on batches of ``--batch-size``;
+   :meth:`Colorizer.predict` on batches of ``--batch-size``;
 4. join, encode and write (tasks): :meth:`Colorizer.finish_plan`,
    :func:`~autocolor.infer.storage.write_result`.
 
@@ -25,10 +26,10 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from autocolor.errors import first_line
 from autocolor.images import ImageError, load_image
 from autocolor.infer.colorizer import Colorizer, marked_xmp
 from autocolor.infer.storage import Uri, location, read_bytes, write_result
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Photos per decode and per write task call. Small: a batch holds full-resolution photos, and a
 # task's output block holds them all (12 MP: about 50 MB each as float32 lightness).
@@ -66,7 +70,10 @@ class RaySettings:
     saturation: float = 1.0
     hints: Any = None  # HintSet, coordinates as stored in the files
     reference: np.ndarray | None = None  # (h, w, 3) uint8, reduced once on the driver
-    actor_cpus: float = 1.0  # CPUs a network actor reserves; its ONNX Runtime threads
+    actor_cpus: float = 1.0  # CPUs a network actor reserves
+    # ONNX Runtime threads of a network actor; None: round(actor_cpus), unless the driver
+    # decides otherwise (actor_threads())
+    actor_threads: int | None = None
     xmp: bytes | None = None  # the provenance mark of every output (None: --no-provenance)
     credentials: Any = None  # ContentCredentials that sign every output (--c2pa-*), or None
     upsampling: str = "guided"  # as --upsampling
@@ -97,7 +104,9 @@ def settings_for(args, hints, reference, restore: Any = None) -> RaySettings:
                        render_size=probe.render_size, metadata=probe.metadata,
                        max_pixels=args.max_pixels, batch_size=max(1, args.batch_size),
                        saturation=args.saturation, hints=hints, reference=reference,
-                       actor_cpus=args.actor_cpus, xmp=xmp, credentials=credentials,
+                       actor_cpus=args.actor_cpus,
+                       actor_threads=getattr(args, "actor_threads", None), xmp=xmp,
+                       credentials=credentials,
                        upsampling=args.upsampling, restore=restore,
                        provenance=probe.provenance if xmp is not None else None)
 
@@ -107,11 +116,16 @@ class _NoNetwork:
 
     name = "none"
     device = "cpu"
+    has_confidence = False
 
     def __init__(self, metadata: dict[str, Any]) -> None:
         self.metadata = metadata
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:  # pragma: no cover - a bug if called
+        raise RuntimeError("this stage does not run the network")
+
+    def predict_confidence(self, l_norm: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - a bug
         raise RuntimeError("this stage does not run the network")
 
 
@@ -135,7 +149,7 @@ def _failure(source: str, error: Exception) -> str:
 
 # -- the stages -----------------------------------------------------------------------------
 
-def decode_stage(table, settings: RaySettings):
+def decode_stage(table: pa.Table, settings: RaySettings) -> pa.Table:
     """Stages 1 and 2. Rows (index, source as the user named it, path, target; absolute)
     -> (index, source, target as fitted, error, the model input and the plan, timings)."""
     import pyarrow as pa
@@ -161,15 +175,17 @@ def decode_stage(table, settings: RaySettings):
             where = location(target)
             # The plan names the output from the file system's own path (fit_target: .jpg ->
             # .png for photos JPEG cannot hold); a URI keeps its scheme around it.
-            remote = isinstance(where, Uri)
-            plan = colorizer.plan(loaded, where.path if remote else where, hints=settings.hints,
-                                  hints_as_stored=True, reference=settings.reference,
-                                  saturation=settings.saturation, name=source,
-                                  restore=settings.restore)
-            # The plan's lightness: restored when asked (the network sees what the output keeps).
-            l_norm = colorizer.model_inputs([plan.loaded.lightness])[0]  # (1,h,w)
+            plan = colorizer.plan(loaded, where.path if isinstance(where, Uri) else where,
+                                  hints=settings.hints, hints_as_stored=True,
+                                  reference=settings.reference, saturation=settings.saturation,
+                                  name=source, restore=settings.restore)
+            assert plan.target is not None  # planned with a target
+            # Of the plan's lightness: restored when asked (the network sees what the output
+            # keeps).
+            l_norm = plan.render_input  # (1,h,w)
             values.update(
-                target=str(where.with_path(plan.target) if remote else plan.target),
+                target=str(where.with_path(plan.target) if isinstance(where, Uri)
+                           else plan.target),
                 render_h=l_norm.shape[1], render_w=l_norm.shape[2],
                 model_input=np.ascontiguousarray(l_norm, np.float32).tobytes(),
                 plan=pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL),
@@ -201,13 +217,14 @@ class NetworkActor:
 
     def __init__(self, settings: RaySettings) -> None:
         # ONNX Runtime and the join's strips use as many threads as the actor reserved CPUs.
-        os.environ["AUTOCOLOR_THREADS"] = str(max(1, round(settings.actor_cpus)))
+        threads = settings.actor_threads or round(settings.actor_cpus)
+        os.environ["AUTOCOLOR_THREADS"] = str(max(1, threads))
         self.colorizer = Colorizer.from_pretrained(
             settings.model, backend=settings.backend, device=settings.device,
             render_size=settings.render_size, batch_size=settings.batch_size,
             max_pixels=settings.max_pixels)
 
-    def __call__(self, table):
+    def __call__(self, table: pa.Table) -> pa.Table:
         import pyarrow as pa
 
         errors = table["error"].to_pylist()
@@ -220,7 +237,7 @@ class NetworkActor:
         seconds: list[float | None] = [None] * len(errors)
         started = time.perf_counter()
         try:
-            predicted = self.colorizer.predict_inputs(inputs) if inputs else []
+            predicted = self.colorizer.predict(inputs) if inputs else []
         except (OSError, ValueError) as error:  # the whole batch fails, as in the local engine
             sources = table["source"].to_pylist()
             for row in ok:
@@ -238,7 +255,7 @@ class NetworkActor:
                 .append_column("network_pid", pa.array([os.getpid()] * len(errors), pa.int64())))
 
 
-def write_stage(table, settings: RaySettings):
+def write_stage(table: pa.Table, settings: RaySettings) -> pa.Table:
     """Stage 4: join at full resolution, encode and write. -> the small rows the driver reads."""
     import pyarrow as pa
 
@@ -314,17 +331,17 @@ def on_loopback(address: str | None) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
-def token_auth_if_configured(environ: dict[str, str] | None = None) -> bool:
+def token_auth_if_configured(environ: MutableMapping[str, str] | None = None) -> bool:
     """Clusters started by ``ray start`` use token authentication, and their token is written
     where Ray's own tools read it (``~/.ray/auth_token``, or ``RAY_AUTH_TOKEN`` /
     ``RAY_AUTH_TOKEN_PATH``), but a client uses it only with ``RAY_AUTH_MODE=token``. Set that
     when a token is there and the mode is not set; -> whether it was set."""
-    environ = os.environ if environ is None else environ
-    if environ.get("RAY_AUTH_MODE"):
+    env: MutableMapping[str, str] = os.environ if environ is None else environ
+    if env.get("RAY_AUTH_MODE"):
         return False
-    token_file = Path(environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
-    if environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
-        environ["RAY_AUTH_MODE"] = "token"
+    token_file = Path(env.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if env.get("RAY_AUTH_TOKEN") or token_file.is_file():
+        env["RAY_AUTH_MODE"] = "token"
         return True
     return False
 
@@ -371,12 +388,11 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
 
     if ray.is_initialized():
         return False
-    quiet = dict(logging_level=logging.ERROR, log_to_driver=True)
     if address:  # a cluster on this machine's loopback is joined from 127.0.0.1 too
         token_auth_if_configured()
         try:
-            ray.init(address=address, **quiet,
-                     **({"_node_ip_address": "127.0.0.1"} if on_loopback(address) else {}))
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=True,
+                     _node_ip_address="127.0.0.1" if on_loopback(address) else None)
         except ray.exceptions.AuthenticationError:
             raise Refused(
                 f"--ray-address {address}: the cluster refused this client's token (Ray's token "
@@ -387,7 +403,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
                           f"({first_line(error)})") from None
     else:
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
-                 _node_ip_address="127.0.0.1", **quiet)
+                 _node_ip_address="127.0.0.1", logging_level=logging.ERROR, log_to_driver=True)
     return True
 
 
@@ -408,8 +424,11 @@ def build_dataset(jobs: list[tuple[int, str, str, str]], settings: RaySettings,
     dataset = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // JOBS_PER_BLOCK)))
     pool = (ray.data.ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1])
             if isinstance(concurrency, tuple) else ray.data.ActorPoolStrategy(size=concurrency))
+    # The settings reach the stages through fn_kwargs, which map_batches' annotation of ``fn``
+    # (a one-argument callable) does not model: hence the two ignores.
     return (dataset
-            .map_batches(decode_stage, batch_size=TASK_BATCH, batch_format="pyarrow",
+            .map_batches(decode_stage,  # type: ignore[arg-type]
+                         batch_size=TASK_BATCH, batch_format="pyarrow",
                          fn_kwargs={"settings": settings}, num_cpus=1,
                          udf_modifying_row_count=False)
             .map_batches(NetworkActor, batch_size=max(1, settings.batch_size),
@@ -417,7 +436,8 @@ def build_dataset(jobs: list[tuple[int, str, str, str]], settings: RaySettings,
                          fn_constructor_kwargs={"settings": settings},
                          num_cpus=settings.actor_cpus, num_gpus=num_gpus or None,
                          memory=NETWORK_ACTOR_MEMORY, udf_modifying_row_count=False)
-            .map_batches(write_stage, batch_size=TASK_BATCH, batch_format="pyarrow",
+            .map_batches(write_stage,  # type: ignore[arg-type]
+                         batch_size=TASK_BATCH, batch_format="pyarrow",
                          fn_kwargs={"settings": settings}, num_cpus=1,
                          udf_modifying_row_count=False))
 
@@ -459,6 +479,16 @@ def starved(pool: int | tuple[int, int], actor_cpus: float, cpus: float) -> str 
             f"{cpus:g} for decoding and writing; lower --concurrency or --actor-cpus")
 
 
+def actor_threads(pool: int | tuple[int, int], actor_cpus: float, cpus: float,
+                  local_runtime: bool) -> int:
+    """A network actor's threads: the CPUs it reserves, except for the one actor of a local
+    runtime, which takes every core: the decode and write tasks of small photos leave most of
+    the cores idle while the network waits (docs/scale.md; ``bench_scale.py --pools``)."""
+    if local_runtime and pool == 1:
+        return max(1, int(cpus))
+    return max(1, round(actor_cpus))
+
+
 def colorize_jobs(jobs: list[tuple[int, str, str, str]], settings: RaySettings, *,
                   concurrency: int | None, num_gpus: float, address: str | None,
                   on_result: Callable[[dict[str, Any]], None]) -> None:
@@ -471,6 +501,9 @@ def colorize_jobs(jobs: list[tuple[int, str, str, str]], settings: RaySettings, 
                   "network on them", file=sys.stderr)
         pool = network_pool(concurrency, num_gpus)
         message = starved(pool, settings.actor_cpus, resources.get("CPU", 0))
+        if settings.actor_threads is None:
+            settings = replace(settings, actor_threads=actor_threads(
+                pool, settings.actor_cpus, resources.get("CPU", 1), started_here and not address))
         if message:  # the pipeline would wait forever for a CPU to decode on
             if started_here and not address:  # a local runtime does not grow
                 raise Refused(message)

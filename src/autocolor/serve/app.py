@@ -38,7 +38,7 @@ from autocolor.errors import first_line
 from autocolor.image_output import OUTPUT_FORMATS, OUTPUT_SUFFIXES, result_name
 from autocolor.images import ImageError, PixelLimitError
 from autocolor.serve import job
-from autocolor.serve.config import MAX_RENDER_SIZE, ServeConfig
+from autocolor.serve.config import ServeConfig
 from autocolor.serve.worker import QueueFull, Ticket, Worker
 
 if TYPE_CHECKING:
@@ -195,40 +195,6 @@ _ERRORS = {
     503: "the queue is full, or the answer was not ready within --timeout; see Retry-After",
 }
 
-_REQUEST_BODY = {
-    "required": True,
-    "content": {"multipart/form-data": {"schema": {
-        "type": "object",
-        "required": ["image"],
-        "properties": {
-            "image": {"type": "string", "format": "binary",
-                      "description": "the black-and-white photo (any format Pillow reads)"},
-            "reference": {"type": "string", "format": "binary",
-                          "description": "optional: a colour photo whose palette to follow"},
-            "render_size": {"type": "integer", "minimum": 32, "maximum": MAX_RENDER_SIZE,
-                            "description": "long side the network sees (default: the model's)"},
-            "saturation": {"type": "number", "minimum": 0, "default": 1.0,
-                           "description": "chroma scale, 1 = as predicted"},
-            "format": {"type": "string", "enum": list(OUTPUT_FORMATS),
-                       "description": "default: JPEG stays JPEG, anything else becomes PNG"},
-            "hints": {"type": "string",
-                      "description": 'hints JSON, coordinates as stored in the file: '
-                                     '{"points": [{"x": 120, "y": 45, "color": "#a0c040"}]}'},
-            "confidence": {"type": "string", "default": "false",
-                           "description": "true: answer a zip (application/zip) of the result "
-                                          "and <name>-confidence.png, an 8-bit gray map at the "
-                                          "photo's size: 255 where the model is sure of the "
-                                          "colour, 0 where it guessed"},
-            "restore": {"type": "string", "default": "false",
-                        "description": "restore the old print before colouring it: false "
-                                       "(default), true or auto (the steps whose damage is "
-                                       "found), or steps such as fading,grain,dust,scratches,"
-                                       "halftone; the answer's XMP lists what ran"},
-        },
-    }}},
-}
-
-
 def create_app(config: ServeConfig, colorizer: Colorizer,
                credentials: ContentCredentials | None = None) -> FastAPI:
     """The API around one loaded ``colorizer`` (:meth:`Colorizer.from_pretrained
@@ -289,7 +255,8 @@ def create_app(config: ServeConfig, colorizer: Colorizer,
                     "`autocolor colorize` with the same options, EXIF/ICC/alpha kept, with the "
                     "XMP provenance mark.",
         response_class=Response,
-        openapi_extra={"requestBody": _REQUEST_BODY},
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": job.form_schema()}}}},
         responses={200: {"content": {media: {} for media in OUTPUT_FORMATS.values()},
                          "description": "the coloured photo"},
                    **{status: {"model": ErrorBody, "description": text}

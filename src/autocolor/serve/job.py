@@ -1,9 +1,11 @@
 """One request's work: its options checked, then the command line's path from bytes to bytes.
 
-:func:`parse_options` turns the form's text fields into :class:`Options` (400 on anything bad,
-before the request waits for the worker); :func:`check_header` refuses non-images and photos
-over the pixel limit from the header alone (415, 413), also before waiting; :func:`colorize`
-runs on the worker thread: :func:`autocolor.images.load_image`,
+:class:`Options` is the form's text fields, in one Pydantic model: :func:`parse_options` checks a
+request's fields with it (400 on anything bad, before the request waits for the worker), and the
+OpenAPI description of the form is generated from it (:func:`form_schema`), so a field is
+written once. :func:`check_header` refuses non-images and photos over the pixel limit from the
+header alone (415, 413), also before waiting; :func:`colorize` runs on the worker thread:
+:func:`autocolor.images.load_image`,
 :meth:`Colorizer.plan <autocolor.infer.colorizer.Colorizer.plan>`,
 :meth:`Colorizer.colorize_plans <autocolor.infer.colorizer.Colorizer.colorize_plans>` and
 :func:`autocolor.image_output.image_bytes`: what ``autocolor colorize`` does to a file, in memory.
@@ -12,8 +14,16 @@ runs on the worker thread: :func:`autocolor.images.load_image`,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from autocolor.hints import HintError, HintSet
 from autocolor.image_output import (
@@ -31,12 +41,14 @@ if TYPE_CHECKING:
     from autocolor.credentials import ContentCredentials
     from autocolor.infer.colorizer import Colorizer
 
-# Form fields besides the files, and what each takes (the OpenAPI description says the same).
-TEXT_FIELDS = ("render_size", "saturation", "format", "hints", "restore", "confidence")
 # A yes-or-no field's words (restore: "auto" is yes too, and any other value names the steps).
 NO_WORDS = ("", "0", "false", "no", "off")
 YES_WORDS = ("1", "true", "yes", "on")
-FILE_FIELDS = ("image", "reference")
+# The form's file fields: the photo, and a colour photo whose palette to follow.
+FILE_FIELDS = {
+    "image": "the black-and-white photo (any format Pillow reads)",
+    "reference": "optional: a colour photo whose palette to follow",
+}
 FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff"}
 
 
@@ -44,64 +56,145 @@ class OptionError(ValueError):
     """A bad form field (400)."""
 
 
-@dataclass(frozen=True)
-class Options:
-    """A request's checked options; None means the command line's default."""
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
-    render_size: int | None = None
-    saturation: float = 1.0
-    format: str | None = None  # a key of OUTPUT_FORMATS
-    hints: HintSet | None = None  # coordinates as stored in the file (as --hints)
-    restore: str | tuple[str, ...] | None = None  # as Colorizer.plan's restore (None: never)
-    confidence: bool = False  # answer a zip: the result and its confidence map
+
+class Options(BaseModel):
+    """A request's text fields, checked; a field left out (or empty) is the command line's
+    default. The form sends text: each validator takes the text and says what was wrong in one
+    line; the ``Field`` constraints and schemas describe the same to OpenAPI."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    render_size: int | None = Field(
+        None, ge=32, le=MAX_RENDER_SIZE,
+        description="long side the network sees (default: the model's)")
+    saturation: float = Field(1.0, ge=0, description="chroma scale, 1 = as predicted")
+    format: str | None = Field(
+        None, json_schema_extra={"enum": list(OUTPUT_FORMATS)},
+        description="default: JPEG stays JPEG, anything else becomes PNG")
+    # Coordinates as stored in the file (as --hints).
+    hints: Annotated[HintSet | None, WithJsonSchema({"type": "string"})] = Field(
+        None, description='hints JSON, coordinates as stored in the file: '
+                          '{"points": [{"x": 120, "y": 45, "color": "#a0c040"}]}')
+    # As Colorizer.plan's restore: None (never), "auto" or the steps.
+    restore: Annotated[str | tuple[str, ...] | None,
+                       WithJsonSchema({"type": "string"})] = Field(
+        None, json_schema_extra={"default": "false"}, description="restore the old print before colouring it: false (default), true or "
+                          "auto (the steps whose damage is found), or steps such as "
+                          "fading,grain,dust,scratches,halftone; the answer's XMP lists what ran")
+    confidence: bool = Field(
+        False, description="true: answer a zip (application/zip) of the result and "
+                           "<name>-confidence.png, an 8-bit gray map at the photo's size: 255 "
+                           "where the model is sure of the colour, 0 where it guessed")
+
+    @field_validator("render_size", mode="before")
+    @classmethod
+    def _render_size(cls, value: Any) -> int | None:
+        if _blank(value):
+            return None
+        try:
+            size = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"render_size must be a whole number, got {value!r}") from None
+        if not 32 <= size <= MAX_RENDER_SIZE:
+            raise ValueError(f"render_size must be 32-{MAX_RENDER_SIZE}, got {size}")
+        return size
+
+    @field_validator("saturation", mode="before")
+    @classmethod
+    def _saturation(cls, value: Any) -> float:
+        if _blank(value):
+            return 1.0
+        try:
+            saturation = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"saturation must be a number, got {value!r}") from None
+        if not math.isfinite(saturation) or saturation < 0:
+            raise ValueError(f"saturation must be a finite number >= 0, got {saturation}")
+        return saturation
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> str | None:
+        if _blank(value):
+            return None
+        fmt = str(value).strip().lower()
+        fmt = FORMAT_ALIASES.get(fmt, fmt)
+        if fmt not in OUTPUT_FORMATS:
+            raise ValueError(f"format must be one of {', '.join(OUTPUT_FORMATS)}, "
+                             f"got {value!r}")
+        return fmt
+
+    @field_validator("hints", mode="before")
+    @classmethod
+    def _hints(cls, value: Any) -> HintSet | None:
+        if _blank(value) or isinstance(value, HintSet):
+            return value or None
+        try:  # bytes: from_json reads a str that is not JSON as a path, which must not happen
+            return HintSet.from_json(str(value).encode("utf-8"))
+        except HintError as error:
+            raise ValueError(f"hints: {error}") from None
+
+    @field_validator("restore", mode="before")
+    @classmethod
+    def _restore(cls, value: Any) -> str | tuple[str, ...] | None:
+        if isinstance(value, tuple):
+            return value
+        return parse_restore("" if value is None else str(value))
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _confidence(cls, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        word = "" if value is None else str(value).strip().lower()
+        if word not in NO_WORDS + YES_WORDS:
+            raise ValueError(f"confidence must be true or false, got {value!r}")
+        return word in YES_WORDS
+
+
+# Form fields besides the files, from the model.
+TEXT_FIELDS = tuple(Options.model_fields)
 
 
 def parse_options(fields: dict[str, str]) -> Options:
     """The form's text fields -> :class:`Options`.
 
     Raises:
-        OptionError: an unknown field, or a value that is not what the field takes.
+        OptionError: an unknown field, or a value that is not what the field takes (one line:
+            the first bad field's).
     """
     unknown = sorted(set(fields) - set(TEXT_FIELDS))
     if unknown:
         raise OptionError(f"unknown form field(s) {unknown}; the fields are "
-                          + ", ".join(FILE_FIELDS + TEXT_FIELDS))
-    render_size = None
-    if fields.get("render_size", "").strip():
-        try:
-            render_size = int(fields["render_size"])
-        except ValueError:
-            raise OptionError(f"render_size must be a whole number, got "
-                              f"{fields['render_size']!r}") from None
-        if not 32 <= render_size <= MAX_RENDER_SIZE:
-            raise OptionError(f"render_size must be 32-{MAX_RENDER_SIZE}, got {render_size}")
-    saturation = 1.0
-    if fields.get("saturation", "").strip():
-        try:
-            saturation = float(fields["saturation"])
-        except ValueError:
-            raise OptionError(f"saturation must be a number, got "
-                              f"{fields['saturation']!r}") from None
-        if not math.isfinite(saturation) or saturation < 0:
-            raise OptionError(f"saturation must be a finite number >= 0, got {saturation}")
-    fmt = None
-    if fields.get("format", "").strip():
-        fmt = fields["format"].strip().lower()
-        fmt = FORMAT_ALIASES.get(fmt, fmt)
-        if fmt not in OUTPUT_FORMATS:
-            raise OptionError(f"format must be one of {', '.join(OUTPUT_FORMATS)}, "
-                              f"got {fields['format']!r}")
-    hints = None
-    if fields.get("hints", "").strip():
-        try:  # bytes: from_json reads a str that is not JSON as a path, which must not happen
-            hints = HintSet.from_json(fields["hints"].encode("utf-8"))
-        except HintError as error:
-            raise OptionError(f"hints: {error}") from None
-    confidence = fields.get("confidence", "").strip().lower()
-    if confidence not in NO_WORDS + YES_WORDS:
-        raise OptionError(f"confidence must be true or false, got {fields['confidence']!r}")
-    return Options(render_size, saturation, fmt, hints, parse_restore(fields.get("restore", "")),
-                   confidence in YES_WORDS)
+                          + ", ".join((*FILE_FIELDS, *TEXT_FIELDS)))
+    try:
+        return Options.model_validate(fields)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in first["loc"])
+        if not message.startswith(field):
+            message = f"{field}: {message}"
+        raise OptionError(message.splitlines()[0] if message else field) from None
+
+
+def form_schema() -> dict[str, Any]:
+    """The OpenAPI schema of the multipart form: the files, then :class:`Options`' fields."""
+    schema = Options.model_json_schema()
+    properties = {name: {"type": "string", "format": "binary", "description": text}
+                  for name, text in FILE_FIELDS.items()}
+    for name, field in schema["properties"].items():
+        field.pop("title", None)
+        if "anyOf" in field:  # X | None: the form sends X or nothing
+            kinds = [kind for kind in field.pop("anyOf") if kind.get("type") != "null"]
+            field = {**kinds[0], **field}
+        if field.get("default", 0) is None:  # left out: the command line's default
+            del field["default"]
+        properties[name] = field
+    return {"type": "object", "required": ["image"], "properties": properties}
 
 
 def parse_restore(value: str) -> str | tuple[str, ...] | None:
@@ -164,13 +257,13 @@ def colorize(colorizer: Colorizer, image: bytes, options: Options, max_pixels: i
         prepared = reference_rgb(reference, max_pixels, name="reference")
     plan = colorizer.plan(loaded, hints=options.hints, hints_as_stored=True, reference=prepared,
                           saturation=options.saturation, name="image",
-                          restore=options.restore)
+                          restore=options.restore, render_size=options.render_size)
     confidence_png = None
     if options.confidence:
-        [(rgb, confidence)] = colorizer.colorize_plans_confidence([plan], options.render_size)
+        [(rgb, confidence)] = colorizer.colorize_plans([plan], confidence=True)
         confidence_png = gray_png(confidence)
     else:
-        rgb = colorizer.colorize_plans([plan], options.render_size)[0]
+        rgb = colorizer.colorize_plans([plan])[0]
     fmt = fit_format(options.format or default_format(loaded.format), loaded)
     steps = plan.restored_steps
     if steps and xmp is not None:

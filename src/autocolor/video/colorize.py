@@ -24,11 +24,9 @@ import numpy as np
 
 from autocolor.atomic import atomic_path
 from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
-from autocolor.color.lab_numpy import gray_to_lightness
 from autocolor.errors import first_line
 from autocolor.image_output import Rendered
-from autocolor.images import LoadedImage
-from autocolor.infer.pipeline import model_input, render_shape
+from autocolor.images import LoadedImage, gray_lightness
 from autocolor.video.io import (
     DEFAULT_CRF,
     DEFAULT_PRESET,
@@ -45,8 +43,6 @@ if TYPE_CHECKING:
 
 # Decoded frames waiting for the network, and coloured frames waiting for the encoder.
 QUEUE_FRAMES = 4
-# 8-bit gray code -> CIE L*, as photos are read (gray values are sRGB-encoded luminance).
-_LIGHTNESS_TABLE = gray_to_lightness(np.arange(256, dtype=np.float32) / np.float32(255.0))
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,7 @@ class VideoResult:
 
 def frame_lightness(gray: np.ndarray) -> np.ndarray:
     """(H, W) uint8 gray -> (H, W) float32 L* in [0, 100]."""
-    return np.take(_LIGHTNESS_TABLE, gray)
+    return gray_lightness(gray)
 
 
 class FrameColorizer:
@@ -111,39 +107,44 @@ class FrameColorizer:
     def cuts(self) -> list[int]:
         return self.filter.cuts if self.filter is not None else []
 
-    def render_lightness(self, lightness: np.ndarray) -> np.ndarray:
-        """Full-res L (H, W) -> L (h, w) in [0, 100] at the render shape, downscaled exactly as
-        the network's input is for photos."""
-        if self.shape is None:
-            size = self.options.render_size or self.colorizer.render_size
-            self.shape = render_shape(lightness.shape[0], lightness.shape[1], size)
-        small = model_input(lightness, self.shape)[0]
-        return (small + np.float32(L_SHIFT)) * np.float32(L_SCALE)
+    def render_input(self, lightness: np.ndarray) -> np.ndarray:
+        """Full-res L (H, W) -> (1, h, w) L_norm at the render shape: the network's input and
+        the upsampling's guide, built as for photos (:meth:`Colorizer.render_input
+        <autocolor.infer.colorizer.Colorizer.render_input>`)."""
+        size = self.options.render_size or self.colorizer.render_size
+        l_norm = self.colorizer.render_input(lightness, size)
+        self.shape = (l_norm.shape[1], l_norm.shape[2])
+        return l_norm
 
-    def predict(self, small: np.ndarray) -> np.ndarray:
-        """L (h, w) at the render shape -> ab_norm (2, h, w), steered by the reference."""
-        # Already at the render shape (sides multiples of 32): a render size of its long side
-        # leaves it as it is.
-        ab_norm = self.colorizer.predict_ab_norm([small], render_size=max(small.shape))[0]
+    def render_lightness(self, lightness: np.ndarray) -> np.ndarray:
+        """Full-res L (H, W) -> L (h, w) in [0, 100] at the render shape (the flow's and the
+        hints' working image)."""
+        return _lightness(self.render_input(lightness))
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:
+        """(1, h, w) L_norm (:meth:`render_input`) -> ab_norm (2, h, w), steered by the
+        reference."""
+        ab_norm = self.colorizer.predict([l_norm])[0]
         self.predicted += 1
         if self.reference is not None:
             ab = ab_norm.transpose(1, 2, 0) * np.float32(AB_SCALE)
-            ab = self.colorizer.steer(small, ab, reference=self.reference)
+            ab = self.colorizer.steer(_lightness(l_norm), ab, reference=self.reference)
             ab_norm = (ab / np.float32(AB_SCALE)).transpose(2, 0, 1)
         return ab_norm
 
-    def ab_norm(self, small: np.ndarray) -> np.ndarray:
-        """The next frame's L (h, w) at the render shape (:meth:`render_lightness`) -> its output
-        ab_norm (2, h, w)."""
+    def ab_norm(self, l_norm: np.ndarray) -> np.ndarray:
+        """The next frame's (1, h, w) L_norm (:meth:`render_input`) -> its output ab_norm
+        (2, h, w)."""
         index = self.frames
         self.frames += 1
+        small = _lightness(l_norm)
         if self.filter is None:
-            out = self.predict(small)
+            out = self.predict(l_norm)
             cut = index == 0
             flow = None
         else:
             step = self.filter.begin(small)
-            prediction = self.predict(small) if step.needs_prediction else None
+            prediction = self.predict(l_norm) if step.needs_prediction else None
             out = self.filter.blend(step, prediction)
             cut, flow = step.cut, step.flow
         if self.hints is not None:
@@ -169,10 +170,14 @@ class FrameColorizer:
         loaded = LoadedImage(lightness=lightness, gray=gray, gray_of=lightness)
         if self.restorer is not None:
             loaded = LoadedImage(lightness=self.restorer(lightness))
-        small = self.render_lightness(loaded.lightness)  # the network's input and the guide
-        ab_norm = self.ab_norm(small)
-        return self.colorizer.finish(loaded, ab_norm, guide=small,
+        l_norm = self.render_input(loaded.lightness)  # the network's input and the guide
+        return self.colorizer.finish(loaded, self.ab_norm(l_norm), render_input=l_norm,
                                      saturation=self.options.saturation, fmt=fmt)
+
+
+def _lightness(l_norm: np.ndarray) -> np.ndarray:
+    """(1, h, w) L_norm -> (h, w) L in [0, 100]."""
+    return (l_norm[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
 
 
 def _in_thread(produce: Callable[[Callable], None], size: int) -> Iterator:
