@@ -4,6 +4,7 @@ metadata read from the input (alpha, ICC, EXIF, 16 bits)."""
 from __future__ import annotations
 
 import functools
+import io
 import os
 import struct
 import zlib
@@ -267,3 +268,33 @@ def test_planes_to_another_format_become_rgb(tmp_path: Path) -> None:
     path = save_image(planes_of(rgb), tmp_path / "planes.png", loaded)
     with Image.open(path) as image:
         assert np.abs(np.asarray(image, np.int32) - rgb).mean() < 1.5
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 37), (29, 1), (61, 83)])
+def test_gray_png_decodes_to_the_same_bytes(shape) -> None:
+    """The hand-written 8-bit gray PNG (Up filter, run-length zlib) reads back exactly, in
+    Pillow and in OpenCV's libpng, for noise (the filter's worst case), a smooth map and a
+    mask."""
+    from autocolor.image_output import gray_png
+
+    cv2 = pytest.importorskip("cv2")  # the restore extra
+
+    rng = np.random.default_rng(sum(shape))
+    noise = rng.integers(0, 256, shape, dtype=np.uint8)
+    smooth = np.asarray(Image.fromarray(noise[:4, :4]).resize(shape[::-1], Image.Resampling.BILINEAR))
+    mask = rng.random(shape) < 0.1
+    for image, expected in ((noise, noise), (smooth, smooth), (mask, mask.astype(np.uint8) * 255)):
+        data = gray_png(image)
+        with Image.open(io.BytesIO(data)) as decoded:
+            assert decoded.mode == "L" and decoded.size == shape[::-1]
+            assert np.array_equal(np.asarray(decoded), expected)
+        by_libpng = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        assert np.array_equal(by_libpng, expected)
+
+
+def test_gray_png_refuses_what_it_cannot_write() -> None:
+    from autocolor.image_output import gray_png
+
+    for bad in (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint16), np.zeros((0, 4), np.uint8)):
+        with pytest.raises(ValueError):
+            gray_png(bad)

@@ -532,6 +532,29 @@ def test_confidence_maps_beside_the_outputs(tmp_path: Path, cli_args, capsys,
         assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
 
 
+def test_a_photo_whose_join_fails_leaves_no_map(tmp_path: Path, cli_args, capsys,
+                                               monkeypatch) -> None:
+    """The map is made beside the join; a photo that fails there leaves neither output nor map,
+    and the batch goes on."""
+    from autocolor.infer.colorizer import Colorizer
+
+    real_finish = Colorizer.finish_plan
+
+    def failing(self, plan, ab_norm, for_file=False):
+        if plan.target.name.startswith("bad"):
+            raise ValueError("the join failed")
+        return real_finish(self, plan, ab_norm, for_file)
+
+    monkeypatch.setattr(Colorizer, "finish_plan", failing)
+    (tmp_path / "in").mkdir()
+    gray_photo(50, 40).save(tmp_path / "in" / "bad.png")
+    gray_photo(40, 50, 1).save(tmp_path / "in" / "good.png")
+    status, _, err = colorize(capsys, tmp_path / "in", "-o", tmp_path / "out",
+                              "--confidence-map", tmp_path / "maps", *cli_args)
+    assert status == 1 and "bad.png: the join failed" in err, err
+    assert files_under(tmp_path / "out") == files_under(tmp_path / "maps") == {"good.png"}
+
+
 def test_confidence_map_needs_a_bins_model(tmp_path: Path, capsys) -> None:
     import torch
 

@@ -297,11 +297,10 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
             if steps:
                 tally.update(("", *steps))
 
-    def save(rgb, plan, xmp, job, credentials, extras):
-        # The restore mask and the confidence map (made at full size and encoded: 0.15 s on
-        # 12 MP) on their own thread, beside the output's encode.
-        beside = [mappers.submit(lambda make=make, path=path: save_gray(make(), path))
-                  for make, path in extras]
+    def write_map(made: Any, path: Path) -> Path:
+        return save_gray(made() if callable(made) else made, path)
+
+    def save(rgb, plan, xmp, job, credentials, beside):
         sign = None
         if credentials is not None:  # the input is the manifest's ingredient
             sign = credentials.for_photo(read_bytes(job.source), job.source.name,
@@ -350,25 +349,30 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                     fail(job, error)
                 continue
             for (job, plan), ab_norm, confidence in zip(plans, predicted, sure, strict=True):
-                try:
-                    rgb = colorizer.finish_plan(plan, ab_norm, for_file=True)
-                except (ImageError, OSError, ValueError) as error:
-                    fail(job, error)
-                    continue
-                steps = plan.restored_steps
-                marked = colorizer.xmp(True, steps) if steps and xmp is not None else xmp
-                extras = []
+                # The restore mask and the confidence map (made at full size and encoded) on
+                # their own thread, from now on: beside the join and the output's encode.
+                extras: list[tuple[Any, Path]] = []  # (the map, or what makes it; its path)
                 if args.restore_mask is not None:
                     assert plan.restored is not None
-                    mask = plan.restored.mask
-                    extras.append((lambda mask=mask: mask,
+                    extras.append((plan.restored.mask,
                                    mask_path(job, args.output, args.restore_mask)))
                 if confidence is not None:
                     extras.append((partial(colorizer.confidence_map, confidence,
                                            plan.loaded.size),
                                    mask_path(job, args.output, args.confidence_map)))
+                beside = [mappers.submit(write_map, made, path) for made, path in extras]
+                try:
+                    rgb = colorizer.finish_plan(plan, ab_norm, for_file=True)
+                except (ImageError, OSError, ValueError) as error:
+                    fail(job, error)
+                    for future in beside:  # no map of a photo that has no output
+                        if future.exception() is None:
+                            future.result().unlink(missing_ok=True)
+                    continue
+                steps = plan.restored_steps
+                marked = colorizer.xmp(True, steps) if steps and xmp is not None else xmp
                 saving.append((job, savers.submit(save, rgb, plan, marked, job, credentials,
-                                                  extras), steps))
+                                                  beside), steps))
                 del rgb
                 collect_saves(keep=SAVES_IN_FLIGHT)
         collect_saves(keep=0)
