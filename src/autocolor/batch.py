@@ -233,6 +233,19 @@ def restore_summary(tally: Counter[str]) -> str:
     return f"restored {photos} photo{'s' if photos != 1 else ''}: {counts}"
 
 
+def map_path(target: Location, output: Location, folder: Path) -> Path:
+    """Where --restore-mask and --confidence-map write a photo's map (both engines): its
+    output's path under ``output``, placed under ``folder`` (a local folder), as ``.png``; an
+    output outside ``output`` by its name."""
+    inside, root = (target.path if isinstance(target, Uri) else target,
+                    output.path if isinstance(output, Uri) else output)
+    try:
+        relative = Path(str(inside.relative_to(root)))
+    except ValueError:
+        relative = Path(inside.name)
+    return folder / relative.with_suffix(".png")
+
+
 def save_gray(image: Any, path: Path) -> Path:
     """Write an (H, W) bool mask (255 where true) or uint8 map as an 8-bit gray PNG,
     atomically (:func:`autocolor.image_output.gray_png`)."""

@@ -490,7 +490,6 @@ def test_restore_steps_and_plain_runs(tmp_path: Path, cli_args, capsys, xmp_hist
 @pytest.mark.parametrize("extra,words", [
     (["--restore-steps", "fading,sharpen"], "--restore-steps: unknown restoration step 'sharpen'"),
     (["--restore-steps", ","], "--restore-steps: name at least one"),
-    (["--restore-mask", "masks", "--engine", "ray"], "--restore-mask runs on --engine local"),
 ])
 def test_bad_restore_options_stop_before_any_work(tmp_path: Path, cli_args, capsys, extra,
                                                  words: str) -> None:
@@ -575,6 +574,3 @@ def test_confidence_map_needs_a_bins_model(tmp_path: Path, capsys) -> None:
                                 "confidence output (a regression head, or an ONNX file exported "
                                 "before it)"]
     assert not (tmp_path / "out").exists() and not (tmp_path / "maps").exists()
-    status, _, err = colorize(capsys, tmp_path / "a.png", "-o", tmp_path / "out",
-                              "--confidence-map", tmp_path / "maps", "--engine", "ray")
-    assert status == 1 and "--confidence-map runs on --engine local" in err

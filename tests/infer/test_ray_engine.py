@@ -304,23 +304,33 @@ def test_restore_on_ray_gives_the_local_engines_outputs(ray_runtime, onnx_pair: 
                                                         tmp_path: Path, capsys,
                                                         old_print) -> None:
     """--restore on Ray: the same restored pixels, XMP history and summary line as the local
-    engine; a clean photo left alone by both."""
-    (tmp_path / "in").mkdir()
-    old_print(96, 72)[0].save(tmp_path / "in" / "print.png")
+    engine; a clean photo left alone by both; the same restore masks and confidence maps."""
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    old_print(96, 72)[0].save(tmp_path / "in" / "sub" / "print.png")
     gray_photo(64, 48).save(tmp_path / "in" / "clean.png")
     results = {}
     for engine in ("local", "ray"):
         results[engine] = colorize(capsys, tmp_path / "in", "-o", tmp_path / engine, "--model",
-                                   onnx_pair, "--restore", "--engine", engine)
+                                   onnx_pair, "--restore", "--engine", engine, "--restore-mask",
+                                   tmp_path / f"masks-{engine}", "--confidence-map",
+                                   tmp_path / f"maps-{engine}")
     (status, _, stderr), (ray_status, _, ray_stderr) = results["local"], results["ray"]
     assert status == ray_status == 0
     assert stderr[-1].startswith("restored 1 photo: ") and ray_stderr[-1] == stderr[-1]
-    for name in ("print.png", "clean.png"):
+    for name in ("sub/print.png", "clean.png"):
         local, ray = pixels(tmp_path / "local" / name), pixels(tmp_path / "ray" / name)
         assert local[4] == ray[4], name  # the XMP, with the restoration's history or none
         assert np.array_equal(local[5], ray[5]), name
-    assert b"xmpMM:History" in pixels(tmp_path / "ray" / "print.png")[4]
+    assert b"xmpMM:History" in pixels(tmp_path / "ray" / "sub" / "print.png")[4]
     assert b"xmpMM:History" not in pixels(tmp_path / "ray" / "clean.png")[4]
+    # Maps: one per photo (a mask for every restored photo), named and made alike.
+    for kind in ("masks", "maps"):
+        local_maps, ray_maps = tmp_path / f"{kind}-local", tmp_path / f"{kind}-ray"
+        assert files_under(ray_maps) == files_under(local_maps), kind
+        assert "sub/print.png" in files_under(ray_maps), kind
+        for name in files_under(local_maps):
+            assert np.array_equal(pixels(local_maps / name)[5], pixels(ray_maps / name)[5]), name
+    assert files_under(tmp_path / "maps-ray") == {"sub/print.png", "clean.png"}
 
 
 def test_an_address_where_nothing_answers_is_refused_at_once() -> None:

@@ -30,6 +30,7 @@ from autocolor.batch import (
     add_restore_arguments,
     error_line,
     local_path,
+    map_path,
     output_marks,
     progress_bar,
     restore_option,
@@ -174,13 +175,6 @@ def run(args: argparse.Namespace) -> int:
     except Refused as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.restore_mask is not None and args.engine == "ray":
-        print("error: --restore-mask runs on --engine local (the Ray engine restores, but "
-              "writes no masks)", file=sys.stderr)
-        return 1
-    if args.confidence_map is not None and args.engine == "ray":
-        print("error: --confidence-map runs on --engine local (not on Ray yet)", file=sys.stderr)
-        return 1
     uris = [item for item in args.inputs if is_uri(item)]
     if isinstance(args.output, Uri):
         uris.append(str(args.output))
@@ -244,17 +238,6 @@ def run(args: argparse.Namespace) -> int:
     if restore is not None:
         print(restore_summary(tally), file=sys.stderr)
     return 1 if failures else 0
-
-
-def mask_path(job: Job, output: Location, folder: Path) -> Path:
-    """Where --restore-mask and --confidence-map write a photo's map: its output's path under
-    ``folder``, as ``.png``."""
-    target = local_path(job.target)
-    try:
-        relative = target.relative_to(local_path(output))
-    except ValueError:
-        relative = Path(target.name)
-    return folder / relative.with_suffix(".png")
 
 
 def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, reference,
@@ -355,11 +338,11 @@ def _colorize_locally(args: argparse.Namespace, pending: list[Job], hints, refer
                 if args.restore_mask is not None:
                     assert plan.restored is not None
                     extras.append((plan.restored.mask,
-                                   mask_path(job, args.output, args.restore_mask)))
+                                   map_path(job.target, args.output, args.restore_mask)))
                 if confidence is not None:
                     extras.append((partial(colorizer.confidence_map, confidence,
                                            plan.loaded.size),
-                                   mask_path(job, args.output, args.confidence_map)))
+                                   map_path(job.target, args.output, args.confidence_map)))
                 beside = [mappers.submit(write_map, made, path) for made, path in extras]
                 try:
                     rgb = colorizer.finish_plan(plan, ab_norm, for_file=True)

@@ -211,7 +211,7 @@ class Colorizer:
         """Whether the model can say where it is sure (:meth:`predict_confidence`)."""
         return bool(getattr(self.backend, "has_confidence", False))
 
-    def confidence_map(self, confidence: np.ndarray, size: tuple[int, int],
+    def confidence_map(self, confidence: np.ndarray, size: tuple[int, int] | None,
                        raw: bool = False) -> np.ndarray:
         """(h, w) confidence in [0, 1] at the render shape (:meth:`predict`) ->
         (H, W) uint8 at the photo's ``size`` (width, height): 255 where the model is sure of the
@@ -222,20 +222,30 @@ class Colorizer:
         ``scripts/confidence_calibration.py``), so 128 is a pixel as sure as the median
         validation pixel and 26 one less sure than 90 % of them. Other models give the raw
         confidence times 255. ``raw``: the (H, W) float32 raw confidence instead.
+
+        In two steps where they run apart (the Ray engine's network actor and write task):
+        ``size=None`` gives the calibrated (h, w) uint8 map at the render shape, and such a
+        uint8 map given back is only resized.
         """
-        width, height = size
-        confidence = np.ascontiguousarray(confidence, dtype=np.float32)
         if raw:
-            small = Image.fromarray(confidence, "F")
-            return np.asarray(small.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
-        # Calibrated and made 8-bit at the render size, then resized as 8-bit: on a 12 MP photo
-        # the full-size float map, its table lookup and its rounding took 0.4 s.
-        deciles = self._confidence_deciles()
-        if deciles is not None:
-            confidence = np.interp(confidence, deciles,
-                                   np.linspace(0.0, 1.0, len(deciles))).astype(np.float32)
-        codes = np.clip(confidence * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
-        return np.asarray(Image.fromarray(codes, "L").resize((width, height), Image.Resampling.BILINEAR))
+            assert size is not None
+            small = Image.fromarray(np.ascontiguousarray(confidence, dtype=np.float32), "F")
+            return np.asarray(small.resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+        if confidence.dtype == np.uint8:
+            codes = confidence
+        else:
+            # Calibrated and made 8-bit at the render size, then resized as 8-bit: on a 12 MP
+            # photo the full-size float map, its table lookup and its rounding took 0.4 s.
+            confidence = np.ascontiguousarray(confidence, dtype=np.float32)
+            deciles = self._confidence_deciles()
+            if deciles is not None:
+                confidence = np.interp(confidence, deciles,
+                                       np.linspace(0.0, 1.0, len(deciles))).astype(np.float32)
+            codes = np.clip(confidence * np.float32(255.0) + np.float32(0.5), 0,
+                            255).astype(np.uint8)
+        if size is None:
+            return codes
+        return np.asarray(Image.fromarray(codes, "L").resize(size, Image.Resampling.BILINEAR))
 
     def _confidence_deciles(self) -> np.ndarray | None:
         """The validation deciles of this model's raw confidence, when they were measured for

@@ -36,8 +36,8 @@ import numpy as np
 from autocolor.batch import Refused
 from autocolor.errors import first_line
 from autocolor.images import ImageError, load_image
-from autocolor.infer.colorizer import Colorizer, marked_xmp
-from autocolor.infer.storage import Uri, location, read_bytes, write_result
+from autocolor.infer.colorizer import Colorizer, PhotoPlan, marked_xmp
+from autocolor.infer.storage import Location, Uri, location, read_bytes, write_result
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -78,6 +78,9 @@ class RaySettings:
     credentials: Any = None  # ContentCredentials that sign every output (--c2pa-*), or None
     upsampling: str = "guided"  # as --upsampling
     restore: Any = None  # as Colorizer.plan's restore: None (never), "auto" or the steps
+    output: str = ""  # the output folder or file as given, absolute (where maps are named from)
+    restore_mask: str | None = None  # --restore-mask DIR, absolute: every node writes there
+    confidence_map: str | None = None  # --confidence-map DIR, likewise
     provenance: Any = None  # the Provenance of xmp, to add a restored photo's history
 
 
@@ -100,6 +103,12 @@ def settings_for(args, hints, reference, restore: Any = None) -> RaySettings:
     from autocolor.batch import output_marks
 
     xmp, credentials = output_marks(args, probe)  # of the file the actors run
+    confidence_map = getattr(args, "confidence_map", None)
+    if confidence_map is not None and not probe.has_confidence:
+        raise Refused(f"--confidence-map: the model {args.model} has no confidence output "
+                      "(a regression head, or an ONNX file exported before it)")
+    restore_mask = getattr(args, "restore_mask", None)
+    output = args.output
     return RaySettings(model=model, backend=args.backend, device=args.device,
                        render_size=probe.render_size, metadata=probe.metadata,
                        max_pixels=args.max_pixels, batch_size=max(1, args.batch_size),
@@ -108,7 +117,14 @@ def settings_for(args, hints, reference, restore: Any = None) -> RaySettings:
                        actor_threads=getattr(args, "actor_threads", None), xmp=xmp,
                        credentials=credentials,
                        upsampling=args.upsampling, restore=restore,
-                       provenance=probe.provenance if xmp is not None else None)
+                       provenance=probe.provenance if xmp is not None else None,
+                       output=str(output) if isinstance(output, Uri) else os.path.abspath(output),
+                       restore_mask=_absolute_folder(restore_mask),
+                       confidence_map=_absolute_folder(confidence_map))
+
+
+def _absolute_folder(folder: str | os.PathLike | None) -> str | None:
+    return None if folder is None else os.path.abspath(folder)
 
 
 class _NoNetwork:
@@ -219,6 +235,7 @@ class NetworkActor:
         # ONNX Runtime and the join's strips use as many threads as the actor reserved CPUs.
         threads = settings.actor_threads or round(settings.actor_cpus)
         os.environ["AUTOCOLOR_THREADS"] = str(max(1, threads))
+        self.settings = settings
         self.colorizer = Colorizer.from_pretrained(
             settings.model, backend=settings.backend, device=settings.device,
             render_size=settings.render_size, batch_size=settings.batch_size,
@@ -234,23 +251,29 @@ class NetworkActor:
         inputs = [np.frombuffer(blobs[row].as_buffer(), np.float32).reshape(
             1, heights[row], widths[row]) for row in ok]
         ab_norm: list[bytes | None] = [None] * len(errors)
+        sure: list[bytes | None] = [None] * len(errors)  # calibrated 8-bit maps, render size
         seconds: list[float | None] = [None] * len(errors)
         started = time.perf_counter()
+        confident = self.settings.confidence_map is not None
         try:
-            predicted = self.colorizer.predict(inputs) if inputs else []
+            predicted = self.colorizer.predict(inputs, confidence=confident) if inputs else []
         except (OSError, ValueError) as error:  # the whole batch fails, as in the local engine
             sources = table["source"].to_pylist()
             for row in ok:
                 errors[row] = _failure(sources[row], error)
             predicted = []
         share = (time.perf_counter() - started) / max(1, len(ok))
-        for row, ab in zip(ok, predicted, strict=False):
+        for row, result in zip(ok, predicted, strict=False):
+            ab, confidence = result if confident else (result, None)
             ab_norm[row] = np.ascontiguousarray(ab, np.float32).tobytes()
+            if confidence is not None:
+                sure[row] = self.colorizer.confidence_map(confidence, None).tobytes()
             seconds[row] = share
         table = table.drop_columns(["model_input"])
         table = table.set_column(table.schema.get_field_index("error"), "error",
                                  pa.array(errors, pa.string()))
         return (table.append_column("ab_norm", pa.array(ab_norm, pa.large_binary()))
+                .append_column("confidence", pa.array(sure, pa.large_binary()))
                 .append_column("network_s", pa.array(seconds, pa.float64()))
                 .append_column("network_pid", pa.array([os.getpid()] * len(errors), pa.int64())))
 
@@ -290,8 +313,9 @@ def write_stage(table: pa.Table, settings: RaySettings) -> pa.Table:
             if settings.credentials is not None:  # the input is the manifest's ingredient
                 source = location(row["source"])
                 sign = settings.credentials.for_photo(read_bytes(source), source.name, steps)
-            written[-1] = str(write_result(rgb, location(row["target"]), plan.loaded, xmp,
-                                           sign))
+            target = location(row["target"])
+            written[-1] = str(write_result(rgb, target, plan.loaded, xmp, sign))
+            write_maps(plan, row, target, settings, colorizer)
             restored[-1] = ",".join(steps)
             join_s[-1], write_s[-1] = joined - started, time.perf_counter() - joined
         except (ImageError, OSError, ValueError) as error:
@@ -305,6 +329,22 @@ def write_stage(table: pa.Table, settings: RaySettings) -> pa.Table:
             .append_column("join_s", pa.array(join_s, pa.float64()))
             .append_column("write_s", pa.array(write_s, pa.float64()))
             .append_column("write_pid", pa.array([os.getpid()] * len(rows), pa.int64())))
+
+
+def write_maps(plan: PhotoPlan, row: dict[str, Any], target: Location, settings: RaySettings,
+               colorizer: Colorizer) -> None:
+    """--restore-mask and --confidence-map beside the written output, named as the local
+    engine names them (:func:`autocolor.batch.map_path`)."""
+    from autocolor.batch import map_path, save_gray
+
+    output = location(settings.output)
+    if settings.restore_mask is not None and plan.restored is not None:
+        save_gray(plan.restored.mask, map_path(target, output, Path(settings.restore_mask)))
+    if settings.confidence_map is not None and row["confidence"] is not None:
+        codes = np.frombuffer(row["confidence"], np.uint8).reshape(row["render_h"],
+                                                                   row["render_w"])
+        save_gray(colorizer.confidence_map(codes, plan.loaded.size),
+                  map_path(target, output, Path(settings.confidence_map)))
 
 
 # -- the driver -----------------------------------------------------------------------------
