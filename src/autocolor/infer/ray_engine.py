@@ -16,7 +16,10 @@ Four stages stream photos through the cluster; Ray Data's backpressure bounds wh
 Every step is a method the local engine calls too; only the transport differs. A photo that
 fails becomes a row with its error line, which later stages pass on to the driver. Rows are Arrow
 tables: tensors as float32 bytes with their shapes, the per-photo plan (full-resolution
-lightness and metadata) pickled, so that the network actor passes it on without touching it.
+lightness and metadata) pickled, so that the network actor passes it on without touching it
+(an 8-bit gray photo pickles as its codes, one byte a pixel: ``LoadedImage.__getstate__``).
+With ``--restore-mask`` and ``--confidence-map`` the write tasks also write the maps, into
+folders every node can reach.
 """
 
 from __future__ import annotations
