@@ -77,7 +77,7 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float, float]]:
     """(stage, median wall milliseconds, median CPU milliseconds of the process) per frame, in
     this process. CPU time (all threads) is the cost a busy machine cannot hide: on an idle
     2-core machine a stage that keeps both cores busy takes about half of it in wall time."""
-    from autocolor.color.constants import L_SCALE, L_SHIFT
+    from autocolor.color.lab_numpy import lightness_from_norm
     from autocolor.images import LoadedImage
     from autocolor.infer.colorizer import Colorizer
     from autocolor.video.colorize import FrameColorizer, VideoOptions, frame_lightness
@@ -113,7 +113,7 @@ def stages(clip: Path, frames: int) -> list[tuple[str, float, float]]:
                 lightness = timed("lightness (table)", frame_lightness, gray)
                 l_norm = timed("lightness at the render size", per_frame.render_input,
                                lightness)
-                small = (l_norm[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
+                small = lightness_from_norm(l_norm)
                 ab_norm = timed("network (ONNX Runtime)", per_frame.predict, l_norm)
                 image = to_flow_image(small)
                 if previous is not None:

@@ -169,3 +169,15 @@ def test_srgb_planes_are_the_interleaved_result() -> None:
     joined = lab_to_srgb_into(lightness, a, b, np.empty((7, 9, 3), np.uint8))
     planes = lab_to_srgb_planes(lightness, a, b)
     assert np.array_equal(np.moveaxis(planes, 0, -1), joined)
+
+
+def test_lightness_from_norm_inverts_the_network_inputs_scaling() -> None:
+    from autocolor.color.constants import L_SCALE, L_SHIFT
+    from autocolor.color.lab_numpy import lightness_from_norm
+
+    lightness = np.linspace(0.0, 100.0, 12, dtype=np.float32).reshape(3, 4)
+    l_norm = (lightness / np.float32(L_SCALE) - np.float32(L_SHIFT))[None]
+    assert np.abs(l_norm).max() <= 1.0 + 1e-6
+    back = lightness_from_norm(l_norm)
+    assert back.shape == (3, 4) and back.dtype == np.float32
+    np.testing.assert_allclose(back, lightness, atol=1e-4)

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from autocolor.color.constants import WHITE_D65
+from autocolor.color.constants import L_SCALE, L_SHIFT, WHITE_D65
 
 # sRGB primaries (D65), rows map linear RGB -> XYZ; the inverse is computed once.
 _RGB_TO_XYZ = np.array(
@@ -348,3 +348,8 @@ def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
     """Gray sRGB values in [0, 1] (any shape) -> L in [0, 100], float32 (a = b = 0 for gray)."""
     y = srgb_to_linear(gray)
     return luminance_to_lightness(y, out=y)
+
+
+def lightness_from_norm(l_norm: np.ndarray) -> np.ndarray:
+    """A network input (1, h, w) L_norm in [-1, 1] -> (h, w) float32 L* in [0, 100]."""
+    return (l_norm[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)

@@ -16,7 +16,12 @@ import numpy as np
 from PIL import Image
 
 from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
-from autocolor.color.lab_numpy import lab_to_srgb_into, map_strips, scratch
+from autocolor.color.lab_numpy import (
+    lab_to_srgb_into,
+    lightness_from_norm,
+    map_strips,
+    scratch,
+)
 from autocolor.infer.guided import guided_coefficients
 
 if TYPE_CHECKING:
@@ -148,13 +153,13 @@ def _enlarges(small: tuple[int, int], height: int, width: int) -> bool:
 
 def guide_at(lightness: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Full-res L (H, W) -> L (h, w) in [0, 100] at the render shape, as the network saw it."""
-    return (model_input(lightness, shape)[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
+    return lightness_from_norm(model_input(lightness, shape))
 
 
 def guide_of(l_norm: np.ndarray) -> np.ndarray:
     """The network's input (1, h, w) L_norm (:func:`model_input`) -> (h, w) L in [0, 100]: the
     guided filter's guide at the render size, without reducing the full-size photo again."""
-    return (l_norm[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
+    return lightness_from_norm(l_norm)
 
 
 def _planes(lightness: np.ndarray, ab_small: np.ndarray, guided: bool,

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from autocolor.atomic import atomic_path
-from autocolor.color.constants import AB_SCALE, L_SCALE, L_SHIFT
+from autocolor.color.constants import AB_SCALE
+from autocolor.color.lab_numpy import lightness_from_norm
 from autocolor.errors import first_line
 from autocolor.image_output import Rendered
 from autocolor.images import LoadedImage, gray_lightness
@@ -119,7 +120,7 @@ class FrameColorizer:
     def render_lightness(self, lightness: np.ndarray) -> np.ndarray:
         """Full-res L (H, W) -> L (h, w) in [0, 100] at the render shape (the flow's and the
         hints' working image)."""
-        return _lightness(self.render_input(lightness))
+        return lightness_from_norm(self.render_input(lightness))
 
     def predict(self, l_norm: np.ndarray) -> np.ndarray:
         """(1, h, w) L_norm (:meth:`render_input`) -> ab_norm (2, h, w), steered by the
@@ -128,7 +129,7 @@ class FrameColorizer:
         self.predicted += 1
         if self.reference is not None:
             ab = ab_norm.transpose(1, 2, 0) * np.float32(AB_SCALE)
-            ab = self.colorizer.steer(_lightness(l_norm), ab, reference=self.reference)
+            ab = self.colorizer.steer(lightness_from_norm(l_norm), ab, reference=self.reference)
             ab_norm = (ab / np.float32(AB_SCALE)).transpose(2, 0, 1)
         return ab_norm
 
@@ -137,7 +138,7 @@ class FrameColorizer:
         (2, h, w)."""
         index = self.frames
         self.frames += 1
-        small = _lightness(l_norm)
+        small = lightness_from_norm(l_norm)
         if self.filter is None:
             out = self.predict(l_norm)
             cut = index == 0
@@ -173,11 +174,6 @@ class FrameColorizer:
         l_norm = self.render_input(loaded.lightness)  # the network's input and the guide
         return self.colorizer.finish(loaded, self.ab_norm(l_norm), render_input=l_norm,
                                      saturation=self.options.saturation, fmt=fmt)
-
-
-def _lightness(l_norm: np.ndarray) -> np.ndarray:
-    """(1, h, w) L_norm -> (h, w) L in [0, 100]."""
-    return (l_norm[0] + np.float32(L_SHIFT)) * np.float32(L_SCALE)
 
 
 def _in_thread(produce: Callable[[Callable], None], size: int) -> Iterator:
