@@ -17,7 +17,7 @@ from autocolor.atomic import atomic_path
 
 PACKAGE_WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS_NAME = "default"
-JSON_KEYS = ("model_kwargs", "normalization", "recipe", "metrics")
+JSON_KEYS = ("joined_runs", "model_kwargs", "normalization", "recipe", "metrics")
 
 
 def git_commit(repo: Path | None = None) -> str:

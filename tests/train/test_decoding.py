@@ -20,3 +20,14 @@ def test_fewest_blotches_first_then_psnr_among_colourful_enough() -> None:
 def test_the_most_colourful_when_none_is_colourful_enough() -> None:
     scores = [_score(1.0, None, 2.0, 0.40, 5), _score(0.5, None, 1.0, 0.45, 9)]
     assert choose(scores, min_colorfulness=0.6).temperature == 0.5
+
+
+def test_choices_near_the_most_colourful_tie_on_colour_when_none_reaches_the_floor() -> None:
+    vivid = DecodingScore(0.2, None, 0.6, -1.1, 0.01, 0.61, 11, 71, render_size=512)
+    near = DecodingScore(0.2, None, 0.8, -1.1, 0.01, 0.56, 8, 71, render_size=256)
+    dull = DecodingScore(0.2, None, 0.9, -1.1, 0.01, 0.49, 7, 71, render_size=192)
+    scores = [vivid, near, dull]
+    assert choose(scores, 0.75) is vivid  # no tie band: the most colourful, as before
+    assert choose(scores, 0.75, colorfulness_tie=0.063) is near  # fewer blotches within 0.063
+    assert choose(scores, 0.75, colorfulness_tie=0.2) is dull
+    assert choose(scores, 0.45, colorfulness_tie=0.063) is dull  # all reach the floor

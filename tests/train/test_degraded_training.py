@@ -68,6 +68,23 @@ def test_a_run_on_degraded_crops_scores_old_prints_when_choosing(cache: Path,
     assert np.isfinite(float(rows[0]["old_psnr_delta"]))
 
 
+def test_the_decoding_sweep_chooses_the_render_size_and_records_it(cache: Path,
+                                                                 tmp_path: Path) -> None:
+    """render_sizes: every size x temperature is scored; the chosen size is the weights'."""
+    from autocolor.weights import read_metadata
+
+    config = TrainConfig(data=str(cache), out=str(tmp_path), temperatures=(0.5, 0.3),
+                         gates=(None,), render_sizes=(64, 96), **{**TINY, "epochs": 1})
+    weights = loop.train(config)
+    with open(tmp_path / "decoding.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted((r["render_size"], r["temperature"]) for r in rows) == [
+        ("64", "0.3"), ("64", "0.5"), ("96", "0.3"), ("96", "0.5")]
+    [chosen] = [r for r in rows if r["chosen"] == "True"]
+    assert read_metadata(weights)["render_size"] == int(chosen["render_size"])
+    assert TrainConfig.from_dict(read_metadata(weights)["recipe"]).render_sizes == (64, 96)
+
+
 def test_learning_from_held_out_splits_with_the_decoding_fixed(cache: Path,
                                                                tmp_path: Path) -> None:
     """train_splits takes crops from several splits; one temperature and one gate are the
@@ -110,16 +127,18 @@ def test_the_default_recipe_trains_on_old_prints() -> None:
                              if k not in ("model_kwargs",)})
     assert 0 < shipped.degrade_share < 1 and shipped.decode_degraded == "default"
     assert shipped.min_colorfulness_degraded > 0.55
-    assert shipped.train_splits == ("train",) and len(shipped.temperatures) > 1
+    assert shipped.train_splits == ("train",)
+    assert len(shipped.temperatures) * len(shipped.render_sizes) > 1  # a choice, not fixed
     everything = TrainConfig(**{k: v for k, v in RECIPES["default-all"].items()
                                 if k not in ("model_kwargs",)})
     assert everything.train_splits == ("train", "val", "test-oos")
     assert "test" not in everything.train_splits
     assert everything.temperatures == (0.2,) and everything.gates == (None,)
-    assert {k: v for k, v in RECIPES["default-all"].items()
-            if k not in ("train_splits", "temperatures", "gates")} == \
-        {k: v for k, v in RECIPES["default"].items()
-         if k not in ("train_splits", "temperatures", "gates")}
+    assert everything.render_sizes == (384,)  # the size it was screened at, not swept
+    assert 384 in shipped.render_sizes and len(shipped.render_sizes) > 1
+    decoding = ("train_splits", "temperatures", "gates", "render_sizes", "seeds")
+    assert {k: v for k, v in RECIPES["default-all"].items() if k not in decoding} == \
+        {k: v for k, v in RECIPES["default"].items() if k not in decoding}
 
 
 def test_recipe_names_say_what_they_do(capsys) -> None:

@@ -50,8 +50,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.config:
         base = json.loads(args.config.read_text())
         base.update({k: v for k, v in overrides.items() if v is not None})
-        return TrainConfig.from_dict(base)
-    return resolve_config(args.recipe, overrides)
+        config = TrainConfig.from_dict(base)
+    else:
+        config = resolve_config(args.recipe, overrides)
+    if args.seed is not None:  # one run of that seed, not the recipe's runs of several
+        config.seeds = ()
+    return config
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +101,8 @@ def prepare_run_folder(config, restart: bool) -> None:
         prepare_folders([Path(config.data)], cache)
         config.data = str(cache)
     if restart and Path(config.out).exists():
-        for name in ("checkpoint.pt", "log.csv"):
-            (Path(config.out) / name).unlink(missing_ok=True)
-        shutil.rmtree(Path(config.out) / "grids", ignore_errors=True)
+        # A run per seed (TrainConfig.seeds) keeps its own checkpoint in OUT/seed-N.
+        for folder in [Path(config.out), *(Path(config.out) / f"seed-{s}" for s in config.seeds)]:
+            for name in ("checkpoint.pt", "log.csv"):
+                (folder / name).unlink(missing_ok=True)
+            shutil.rmtree(folder / "grids", ignore_errors=True)

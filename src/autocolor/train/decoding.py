@@ -1,15 +1,18 @@
 """How a trained bins model decodes, chosen on the validation photos (never on test).
 
-Two knobs, both in :class:`~autocolor.models.heads.BinsHead`: the annealed-mean temperature T
-(lower = more vivid) and the confidence gate (chroma fades toward gray where the model's bin
-distribution is flat). Every pair of the config's ``temperatures`` x ``gates`` colours the
-validation photos through the real inference path (:class:`~autocolor.infer.colorizer.Colorizer`,
+Three knobs: the render size (the long side the network sees: smaller sees more of the photo
+at once and less of its grain), and two in :class:`~autocolor.models.heads.BinsHead`: the
+annealed-mean temperature T (lower = more vivid) and the confidence gate (chroma fades toward
+gray where the model's bin distribution is flat). Every triple of the config's
+``render_sizes`` x ``temperatures`` x ``gates`` colours the validation photos through the real inference path (:class:`~autocolor.infer.colorizer.Colorizer`,
 full size, scored by ``autocolor eval``'s code), clean and, with ``degraded``, as old-print copies
 too (``autocolor eval --degraded``: the colour alone), and the rule is, in order:
 
 1. colourfulness at least ``min_colorfulness`` of the originals' on the clean photos, and at
    least ``min_colorfulness_degraded`` on the old-print copies (restraint must not wash
-   everything out; if no pair reaches both, the most colourful pair on the clean photos is taken);
+   everything out). If none reaches both, the choices within ``colorfulness_tie`` of the most
+   colourful one on the clean photos are kept: differences smaller than the spread of the
+   ratio over a set of photos are not told apart by any set users will judge;
 2. the fewest clean photos more than 3 dB PSNR below the gray baseline (colour that does harm);
 3. the highest mean PSNR over gray, clean plus old prints.
 
@@ -41,6 +44,7 @@ class DecodingScore:
     old_ciede2000_delta: float = 0.0
     old_cf_ratio: float | None = None  # None: old prints not scored
     old_ab_shift: float = 0.0
+    render_size: int | None = None  # None: the model's own
 
 
 def score_decoding(model: ColorizationModel, data_dir: str | Path, render_size: int,
@@ -67,29 +71,35 @@ def score_decoding(model: ColorizationModel, data_dir: str | Path, render_size: 
                          old["delta"]["psnr"] if old else 0.0,
                          old["delta"]["ciede2000"] if old else 0.0,
                          old["colorfulness_ratio"]["ours"] if old else None,
-                         old["ab_shift"] if old else 0.0)
+                         old["ab_shift"] if old else 0.0, render_size)
 
 
 def choose(scores: list[DecodingScore], min_colorfulness: float,
-           min_colorfulness_degraded: float = 0.0) -> DecodingScore:
+           min_colorfulness_degraded: float = 0.0, colorfulness_tie: float = 0.0
+           ) -> DecodingScore:
     """The rule of the module docstring."""
     vivid = [s for s in scores if s.cf_ratio >= min_colorfulness
              and (s.old_cf_ratio is None or s.old_cf_ratio >= min_colorfulness_degraded)]
     if not vivid:
-        return max(scores, key=lambda s: s.cf_ratio)
-    return min(vivid, key=lambda s: (s.below_gray, -(s.psnr_delta + s.old_psnr_delta)))
+        most = max(s.cf_ratio for s in scores)
+        vivid = [s for s in scores if s.cf_ratio >= most - colorfulness_tie]
+    return min(vivid, key=lambda s: (s.below_gray, -(s.psnr_delta + s.old_psnr_delta),
+                                     -s.cf_ratio))
 
 
-def tune_decoding(model: ColorizationModel, data_dir: str | Path, render_size: int,
-                  device: torch.device, temperatures: tuple[float, ...],
+def tune_decoding(model: ColorizationModel, data_dir: str | Path,
+                  render_sizes: tuple[int, ...], device: torch.device,
+                  temperatures: tuple[float, ...],
                   gates: tuple[tuple[float, float] | None, ...], min_colorfulness: float,
                   out: Path, degraded: str | None = None,
-                  min_colorfulness_degraded: float = 0.0) -> DecodingScore:
-    """Score every (temperature, gate), keep the chosen one in the model's head, write
-    OUT/decoding.csv; returns the choice."""
-    scores = [score_decoding(model, data_dir, render_size, device, t, g, degraded)
-              for t in temperatures for g in (gates or (None,))]
-    best = choose(scores, min_colorfulness, min_colorfulness_degraded)
+                  min_colorfulness_degraded: float = 0.0,
+                  colorfulness_tie: float = 0.0) -> DecodingScore:
+    """Score every (render size, temperature, gate), keep the chosen temperature and gate in
+    the model's head, write OUT/decoding.csv; returns the choice (its ``render_size`` is the
+    one to record as the model's)."""
+    scores = [score_decoding(model, data_dir, size, device, t, g, degraded)
+              for size in render_sizes for t in temperatures for g in (gates or (None,))]
+    best = choose(scores, min_colorfulness, min_colorfulness_degraded, colorfulness_tie)
     model.set_decoding(best.temperature, best.gate)
     with open(out / "decoding.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, [*asdict(best), "chosen"])
@@ -97,8 +107,8 @@ def tune_decoding(model: ColorizationModel, data_dir: str | Path, render_size: i
         for score in scores:
             writer.writerow({**asdict(score), "chosen": score == best})
     for score in scores:
-        print(f"decoding T={score.temperature:g} gate={score.gate}: PSNR {score.psnr_delta:+.2f}"
-              f" CIEDE2000 {score.ciede2000_delta:+.2f} CF {score.cf_ratio:.2f} below gray "
+        print(f"decoding render {score.render_size} T={score.temperature:g} gate={score.gate}: "
+              f"PSNR {score.psnr_delta:+.2f} CIEDE2000 {score.ciede2000_delta:+.2f} CF {score.cf_ratio:.2f} below gray "
               f"{score.below_gray}/{score.photos}"
               + (f"; old prints PSNR {score.old_psnr_delta:+.2f} CIEDE2000 "
                  f"{score.old_ciede2000_delta:+.2f} CF {score.old_cf_ratio:.2f} ab moved "

@@ -233,6 +233,10 @@ def train(config: TrainConfig, resume: bool = True, extra_metadata: dict | None 
     """
     world = distributed.setup(config.device)  # one process, or this one's place under torchrun
     with distributed.hold_run_folder(config.out, world):
+        if config.seeds:  # a run per seed, then one model of their decoders
+            from autocolor.train.ensemble import train_ensemble
+
+            return train_ensemble(config, resume, stop_after)
         return _train(config, world, resume, extra_metadata, stop_after)
 
 
@@ -365,24 +369,37 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
             print(stop)
             break
 
-    # Phase 5: choose the decoding (temperature, confidence gate) on the validation photos
-    # through the inference path (bins head), then save the weights.
+    # Phase 5: choose the decoding (render size, temperature, confidence gate) on the
+    # validation photos through the inference path (bins head), then save the weights.
     if not world.is_main:
         return out / "final.safetensors"  # process 0 writes it
+    return decode_and_save(model, config, device, time.monotonic() - started, extra_metadata)
+
+
+def decode_and_save(model: ColorizationModel, config: TrainConfig, device: torch.device,
+                    seconds: float, extra_metadata: dict | None = None) -> Path:
+    """Choose the decoding on the validation photos (or set the recipe's one fixed choice),
+    then write OUT/final.safetensors with the chosen render size and the run's metadata."""
+    out, data_dir = Path(config.out), Path(config.data)
     gates = config.gates or (None,)
-    if isinstance(model.head, BinsHead) and len(config.temperatures) == 1 and len(gates) == 1:
+    render_sizes = config.render_sizes or (config.render_size,)
+    render_size = render_sizes[0]
+    if (isinstance(model.head, BinsHead) and len(config.temperatures) == 1 and len(gates) == 1
+            and len(render_sizes) == 1):
         # One choice: the recipe fixed it (chosen by an earlier run on held-out photos, which
         # this one may have learned from); nothing to score.
         model.set_decoding(config.temperatures[0], gates[0])
-        print(f"decoding fixed by the recipe: T={config.temperatures[0]:g} gate={gates[0]}")
+        print(f"decoding fixed by the recipe: render {render_size} T={config.temperatures[0]:g}"
+              f" gate={gates[0]}")
     elif isinstance(model.head, BinsHead) and config.temperatures:
-        tune_decoding(model, data_dir, config.render_size, device, config.temperatures,
-                      config.gates, config.min_colorfulness, out, config.decode_degraded,
-                      config.min_colorfulness_degraded)
+        best = tune_decoding(model, data_dir, render_sizes, device, config.temperatures,
+                             config.gates, config.min_colorfulness, out, config.decode_degraded,
+                             config.min_colorfulness_degraded, config.colorfulness_tie)
+        render_size = best.render_size or render_size
     metadata = {
         "architecture": config.model, "model_kwargs": model_kwargs_for_export(model, config),
-        "render_size": config.render_size, "recipe": config.to_dict(),
-        "trained_on": describe_device(device), "train_seconds": f"{time.monotonic() - started:.0f}",
+        "render_size": render_size, "recipe": config.to_dict(),
+        "trained_on": describe_device(device), "train_seconds": f"{seconds:.0f}",
         **(extra_metadata or {}),
     }
     from autocolor.data.cache import CACHE_MANIFEST, sha256_file
@@ -393,6 +410,8 @@ def _train(config: TrainConfig, world: distributed.World, resume: bool,
 
 def model_kwargs_for_export(model: ColorizationModel, config: TrainConfig) -> dict:
     kwargs = dict(config.model_kwargs)
+    if "members" in kwargs:  # a joined ensemble has more than its recipe's (train/ensemble.py)
+        kwargs["members"] = len(cast(Any, model).members)
     if isinstance(model.head, BinsHead):
         kwargs["temperature"] = round(float(model.head.temperature), 4)
         gate = [round(float(v), 4) for v in model.head.gate] if model.head.gated else None
