@@ -27,14 +27,14 @@ CELL_HEIGHT = 260
 GAP = 4
 
 
-def row_for(colorizer: Colorizer, path: Path, label: str) -> list[Image.Image]:
+def row_for(colorizer: Colorizer, path: Path, kind: str) -> list[Image.Image]:
     """gray | ours | original of one photo, scaled to CELL_HEIGHT, "ours" labelled."""
     original = Image.fromarray(load_rgb(path))
     lightness = lightness_from_pil(original).lightness
     ours = lab_to_rgb_u8(lightness, colorizer.colorize_lightness(lightness))
     gray = lab_to_rgb_u8(lightness, None)
     truth = np.asarray(original)
-    text = f"{label}: {psnr(truth, ours) - psnr(truth, gray):+.1f} dB vs gray"
+    text = f"{kind}: {psnr(truth, ours) - psnr(truth, gray):+.1f} dB vs gray"
     width = round(original.width * CELL_HEIGHT / original.height)
     cells = [Image.fromarray(a).resize((width, CELL_HEIGHT), Image.Resampling.LANCZOS)
              for a in (gray, ours, truth)]
