@@ -124,7 +124,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     # three decoder members whose disagreement fades the colour, half of the crops old-print
     # copies, 6 x 2048 crops of 192 px on 2 CPU cores; trained on the train split alone, the
     # runs of two seeds joined into one model of six decoders, its render size chosen on the
-    # out-of-source validation photos, clean and as old prints (it chose 256 px).
+    # out-of-source validation photos, clean and as old prints (it chose 224 px).
     "default": dict(
         model="lite2-unet", model_kwargs={"head": "bins", "members": 3}, loss="ce",
         crop_size=192, batch_size=16, samples_per_epoch=2048, epochs=6, workers=1,
