@@ -40,15 +40,15 @@ def calibration_inputs(data: Path, photos: int, render_size: int) -> list[np.nda
 
     records = [r for r in read_manifest(data) if r.split == "train"]
     step = max(1, len(records) // photos)
+    # one shape for all (the percentile calibrator stacks the activations): the render shape
+    # of a 4:3 landscape photo
+    shape = render_shape(3, 4, render_size)
     inputs = []
     for index, record in enumerate(records[::step][:photos]):
         rgb = load_rgb(data / record.file)
         if index % 2:
             rgb = degrade(rgb, seed=index, config=PRESETS["default"]).rgb
         lightness = rgb_to_lab(rgb.astype(np.float32) / np.float32(255.0))[..., 0]
-        # one shape for all (the percentile calibrator stacks the activations): the render
-        # shape of a 4:3 landscape photo
-        shape = render_shape(3, 4, render_size)
         inputs.append(model_input(lightness, shape)[None])
     return inputs
 
