@@ -331,6 +331,34 @@ def test_member_disagreement_fades_the_colour() -> None:
     assert together.abs().max() < 1e-3  # two confident, opposite members: gray
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_logits_join_is_the_annealed_mean_of_the_mean_logits(channels_last: bool) -> None:
+    """join = "logits": one distribution, softmax(mean of the members' logits / T), decoded;
+    the ab and the confidence of both layouts agree with that, computed by hand."""
+    from autocolor.models.heads import BinsHead, ab_bin_centers
+
+    heads = [BinsHead(4, temperature=0.3) for _ in range(3)]
+    features = [torch.randn(1, 4, 3, 5, generator=torch.Generator().manual_seed(k))
+                for k in range(3)]
+    with torch.no_grad():
+        for head in heads:
+            torch.nn.init.normal_(head.conv.weight, std=0.5)
+            torch.nn.init.normal_(head.conv.bias, std=0.5)
+            head.channels_last = channels_last
+            head.join = "logits"
+        mean_logits = sum(h.conv(x) for h, x in zip(heads, features, strict=True)) / 3
+        p = torch.softmax(mean_logits.double() / 0.3, dim=1)  # (1,Q,3,5)
+        expected = torch.einsum("bqhw,qc->bchw", p, ab_bin_centers().double())
+        ab = heads[0].forward_members(features, heads)
+        ab2, confidence = heads[0].forward_members_confidence(features, heads)
+        torch.testing.assert_close(ab.double(), expected, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(ab2, ab, atol=1e-6, rtol=1e-5)
+        assert float(confidence[0, 0, 1, 2]) == pytest.approx(float(
+            _spread_confidence_reference(p[0, :, 1, 2][None])), abs=1e-5)
+        heads[0].join = "ab"  # the default: the mean of the annealed means differs
+        assert not torch.allclose(heads[0].forward_members(features, heads), ab, atol=1e-3)
+
+
 def test_single_decoder_weights_of_before_members_still_load() -> None:
     torch.manual_seed(4)
     model = create_model("lite0-unet", head="bins").eval()

@@ -91,6 +91,11 @@ class BinsHead(nn.Module):
         self.register_buffer("gate", torch.zeros(2), persistent=False)
         self.set_gate(gate)
         self.channels_last = False  # set by prepare_for_export
+        # How several decoder members join: "ab" averages their annealed means (where they
+        # disagree, the colour fades toward gray); "logits" decodes the annealed mean of their
+        # mean logits (one distribution, one softmax). A Python flag, like the gate's; the
+        # bundled model uses "ab" (scripts/decoding_screen.py, docs/recipes.md section 0).
+        self.join = "ab"
 
     def set_gate(self, gate: tuple[float, float] | None) -> None:
         """Confidence (low, high) between which chroma fades in; None (or low >= high): off."""
@@ -122,7 +127,10 @@ class BinsHead(nn.Module):
     def decode_members(self, logits: list[torch.Tensor]) -> torch.Tensor:
         """Several members' logits (each (B,Q,H,W)) -> (B,2,H,W): the mean of their annealed
         means at this head's T, times the gate of their mean distribution at T = 1 (members
-        that disagree make it flat, and the colour fades)."""
+        that disagree make it flat, and the colour fades). With ``join == "logits"``: the
+        annealed mean of one distribution, that of the members' mean logits."""
+        if self.join == "logits" and len(logits) > 1:
+            return self.decode_members([torch.stack(logits).mean(0)])
         # Sums over the members, tensors from the first one on (Any: they start as the float 0).
         ab: Any = 0.0
         mean_p: Any = 0.0
@@ -160,6 +168,8 @@ class BinsHead(nn.Module):
             assert confidence is not None
             return ab, confidence
         logits = [head.logits(x) for x, head in zip(features, heads, strict=True)]
+        if self.join == "logits" and len(logits) > 1:
+            logits = [torch.stack(logits).mean(0)]
         moments = cast(torch.Tensor, sum(torch.nn.functional.conv2d(
             torch.softmax(member.float() / self.temperature, dim=1),
             self.moments.t()[:, :, None, None]) for member in logits)) / len(logits)
@@ -193,20 +203,27 @@ class BinsHead(nn.Module):
         mean_p: Any = 0.0
         # With the confidence, one more column: (mean a, mean b, mean |ab|^2) per pixel.
         columns = self.moments if confident else self.centers
+        terms = []  # per distribution to decode: (pixels (B*H*W, C), weight (Q, C), bias (Q,))
         for x, head in zip(features, heads, strict=True):
-            pixels = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # (B*H*W, C)
-            weight = head.conv.weight.flatten(1) / self.temperature  # (Q, C)
             assert head.conv.bias is not None
-            bias = head.conv.bias / self.temperature  # (Q,)
-            logits = torch.addmm(bias, pixels, weight.t())  # (B*H*W, Q), already divided by T
+            terms.append((x.permute(0, 2, 3, 1).reshape(-1, x.shape[1]),
+                          head.conv.weight.flatten(1), head.conv.bias))
+        if self.join == "logits" and len(terms) > 1:
+            # The mean of the members' logits is one product over their features side by side.
+            terms = [(torch.cat([t[0] for t in terms], dim=1),
+                      torch.cat([t[1] for t in terms], dim=1) / len(terms),
+                      torch.stack([t[2] for t in terms]).mean(0))]
+        for pixels, weight, bias in terms:
+            # (B*H*W, Q), already divided by T
+            logits = torch.addmm(bias / self.temperature, pixels, (weight / self.temperature).t())
             ab = ab + torch.softmax(logits.float(), dim=-1) @ columns  # the annealed mean
             if self.gated:  # the gate's confidence is of the distribution at T = 1
                 mean_p = mean_p + torch.softmax(logits.float() * self.temperature, dim=-1)
-        ab = ab / len(features)
+        ab = ab / len(terms)
         confidence = None
         if confident:
             confidence = self.spread_confidence(ab, dim=-1).reshape(batch, 1, height, width)
             ab = ab[:, :2]
         if self.gated:
-            ab = ab * self.restraint(mean_p / len(features), dim=-1)
+            ab = ab * self.restraint(mean_p / len(terms), dim=-1)
         return ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2), confidence
