@@ -3,6 +3,7 @@ library (``xmp_of``, tests/conftest.py), with EXIF and ICC kept beside it."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from pathlib import Path
@@ -80,7 +81,9 @@ def _exif_bytes() -> bytes:
     return exif.tobytes()
 
 
+@functools.cache
 def _srgb_icc() -> bytes:
+    """Made once: the profile's header holds its creation time, to the second."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
