@@ -44,16 +44,14 @@ def train_bin_prior(data_dir: str | Path, mix: float = 0.5, split: str = "train"
     share and log(prior) is bounded. Each photo is reduced to a short side of
     :data:`PRIOR_SHORT_SIDE` and counts alike (soft-encoded, lightly smoothed over neighbouring
     bins); deterministic for a cache."""
-    import math
-
     import numpy as np
-    import torch.nn.functional as F
     from PIL import Image
 
     from autocolor.color.lab import rgb_to_model_io
     from autocolor.data.cache import resize_short_side
     from autocolor.evaluate.photos import list_photos
     from autocolor.models.heads import ab_bin_centers, soft_encode_ab
+    from autocolor.train.loop import smoothed_bin_prior
 
     if not 0.0 < mix <= 1.0:
         raise ValueError(f"mix must be in (0, 1], got {mix}")
@@ -70,11 +68,7 @@ def train_bin_prior(data_dir: str | Path, mix: float = 0.5, split: str = "train"
         photo_counts = torch.zeros_like(counts).scatter_add_(
             0, indices.flatten(), weights.flatten().double())
         counts += photo_counts / photo_counts.sum()  # every photo counts alike
-    side = math.isqrt(counts.numel())
-    kernel = torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64)
-    grid = (counts / counts.sum()).view(1, 1, side, side)
-    grid = F.conv2d(grid, kernel.view(1, 1, 3, 1), padding=(1, 0))
-    grid = F.conv2d(grid, kernel.view(1, 1, 1, 3), padding=(0, 1)).flatten()
+    grid = smoothed_bin_prior(counts)
     prior = (1.0 - mix) * grid / grid.sum() + mix / grid.numel()
     return prior.float()
 

@@ -89,14 +89,20 @@ def bin_prior_weights(loader, device: torch.device, rebalance: float, batches: i
         _, ab = rgb_to_model_io(crops[:, :3].to(device).float() / 255.0)
         indices, weights = soft_encode_ab(ab)
         counts.scatter_add_(0, indices.flatten(), weights.flatten())
-    prior = counts / counts.sum()
-    side = int(math.isqrt(prior.numel()))
-    kernel = torch.tensor([0.25, 0.5, 0.25], device=device)  # light smoothing over neighbours
-    grid = prior.view(1, 1, side, side)
-    grid = F.conv2d(grid, kernel.view(1, 1, 3, 1), padding=(1, 0))
-    grid = F.conv2d(grid, kernel.view(1, 1, 1, 3), padding=(0, 1)).flatten()
+    grid = smoothed_bin_prior(counts)
     weights = 1.0 / ((1.0 - rebalance) * grid + rebalance / grid.numel())
     return weights / (weights * grid).sum()
+
+
+def smoothed_bin_prior(counts: torch.Tensor) -> torch.Tensor:
+    """(Q,) counts over the ab bin grid -> (Q,) the prior they give, lightly smoothed over
+    neighbouring bins (a [1/4, 1/2, 1/4] kernel along a and along b, zeros beyond the grid)."""
+    prior = counts / counts.sum()
+    side = int(math.isqrt(prior.numel()))
+    kernel = torch.tensor([0.25, 0.5, 0.25], dtype=prior.dtype, device=prior.device)
+    grid = prior.view(1, 1, side, side)
+    grid = F.conv2d(grid, kernel.view(1, 1, 3, 1), padding=(1, 0))
+    return F.conv2d(grid, kernel.view(1, 1, 1, 3), padding=(0, 1)).flatten()
 
 
 def training_loss(model: torch.nn.Module, config: TrainConfig, l_norm: torch.Tensor,
