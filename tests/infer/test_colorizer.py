@@ -321,13 +321,57 @@ def test_plan_restores_the_lightness_only_when_asked(colorizer: Colorizer) -> No
     assert np.array_equal(loaded.lightness, before)  # the caller's photo is untouched
     with pytest.raises(ValueError, match="unknown restoration step"):
         colorizer.plan(loaded, restore="sharpen")
-    # The network sees the restored lightness, and the output keeps it.
+    # The output keeps the restored lightness.
     backend = ConstantBackend((0.0, 0.0))
     neutral = Colorizer(backend, render_size=64)
     rgb = neutral.colorize(Image.fromarray(gray.astype(np.uint8)), restore=["fading"])
     out_l = lab_of(np.asarray(rgb))[..., 0]
     expected = neutral.plan(loaded, restore=["fading"]).loaded.lightness
     assert np.abs(out_l - expected).max() < 1.0
+
+
+class RecordingBackend(ConstantBackend):
+    """A ConstantBackend that keeps the inputs it was given."""
+
+    def __init__(self, ab_norm: tuple[float, float]) -> None:
+        super().__init__(ab_norm)
+        self.inputs: list[np.ndarray] = []
+
+    def predict(self, l_norm: np.ndarray) -> np.ndarray:
+        self.inputs.append(l_norm.copy())
+        return super().predict(l_norm)
+
+
+def test_a_restored_photo_is_coloured_from_its_levels_before_the_stretch() -> None:
+    """The network sees the repaired lightness before the levels stretch (Restored.for_colour);
+    the upsampling's guide and the output are the stretched one."""
+    from autocolor.images import lightness_from_pil
+    from autocolor.restore import restore_lightness
+
+    rng = np.random.default_rng(4)
+    gray = np.clip(60 + 0.5 * mid_gray(64, 48) + rng.normal(0, 8, (48, 64)), 0, 255)
+    loaded = lightness_from_pil(Image.fromarray(gray.astype(np.uint8)))
+    backend = RecordingBackend((0.1, -0.1))
+    colorizer = Colorizer(backend, render_size=64)
+    plan = colorizer.plan(loaded, restore="grain,fading")
+    repaired = restore_lightness(loaded.lightness, ["grain"]).lightness
+    assert np.array_equal(plan.render_input, colorizer.render_input(repaired))
+    assert plan.guide_input is not None
+    assert np.array_equal(plan.guide_input, colorizer.render_input(plan.loaded.lightness))
+    assert not np.array_equal(plan.render_input, plan.guide_input)
+    assert plan.restored is not None and plan.restored.before_levels is None  # not kept
+    colorizer.colorize_plans([plan])
+    assert np.array_equal(backend.inputs[-1][0], plan.render_input)
+    # Without the levels step there is one input, the restored lightness's.
+    grain = colorizer.plan(loaded, restore="grain")
+    assert grain.guide_input is None
+    assert np.array_equal(grain.render_input, colorizer.render_input(grain.loaded.lightness))
+    # colorize_lightness: the same split, for the evaluation.
+    ab = colorizer.colorize_lightness(plan.loaded.lightness, coloured_from=repaired)
+    assert np.array_equal(backend.inputs[-1][0], colorizer.render_input(repaired))
+    assert ab.shape == (*loaded.lightness.shape, 2)
+    with pytest.raises(ValueError, match="coloured_from"):
+        colorizer.colorize_lightness(plan.loaded.lightness, coloured_from=repaired[1:])
 
 
 def test_predict_confidence_and_the_map(colorizer: Colorizer, tmp_path: Path) -> None:

@@ -45,3 +45,14 @@ def test_levels_follow_the_clip_slowly(synth, photo) -> None:
     jump = np.subtract(levels(brighter), levels(faded))
     np.testing.assert_allclose(np.subtract(after, before), LEVELS_WEIGHT * jump, rtol=1e-5)
     assert restorer.summary() == "fading 2"
+
+
+def test_a_frame_is_coloured_from_its_levels_before_the_stretch(synth, photo) -> None:
+    restorer = FilmRestorer("grain,fading")
+    frame = synth.add_grain(synth.fade(photo), 4.0)
+    out, coloured = restorer.restore(frame)
+    assert np.array_equal(coloured, restore_lightness(frame, ["grain"]).lightness)
+    assert not np.array_equal(out, coloured)
+    plain = FilmRestorer("grain")
+    out, coloured = plain.restore(frame)
+    assert coloured is out

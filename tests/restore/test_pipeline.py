@@ -51,6 +51,16 @@ def test_auto_restores_an_old_print(synth, photo) -> None:
     assert (restored.mask & near).sum() / restored.mask.sum() >= 0.9
 
 
+def test_the_colour_is_predicted_before_the_levels_stretch(synth, photo) -> None:
+    faded = synth.add_grain(synth.fade(photo), 4.0)
+    both = restore_lightness(faded, ["grain", "fading"])
+    repaired = restore_lightness(faded, ["grain"])
+    assert both.ran == ["grain", "fading"] and both.before_levels is not None
+    assert np.array_equal(both.for_colour, repaired.lightness)
+    assert not np.array_equal(both.for_colour, both.lightness)
+    assert repaired.before_levels is None and repaired.for_colour is repaired.lightness
+
+
 def test_named_steps_always_run(photo) -> None:
     restored = restore_lightness(photo, ["fading", "grain"])
     assert restored.ran == ["grain", "fading"]
@@ -83,7 +93,7 @@ def test_auto_finds_the_damage_once(synth, photo, monkeypatch) -> None:
     detect = importlib.import_module("autocolor.restore.detect")
     pipeline = importlib.import_module("autocolor.restore.pipeline")
 
-    calls = {"find_damage": 0, "noise_sigma": 0}
+    calls = {"find_damage": 0, "noise_levels": 0}
 
     def counted(module, name):
         real = getattr(module, name)
@@ -96,9 +106,9 @@ def test_auto_finds_the_damage_once(synth, photo, monkeypatch) -> None:
 
     for module in (detect, pipeline):
         counted(module, "find_damage")
-        counted(module, "noise_sigma")
+        counted(module, "noise_levels")
     damaged, _ = synth.add_dust(synth.fade(photo), 40)
     damaged, _ = synth.add_scratches(damaged, 2)
     restored = restore_lightness(damaged)
     assert "dust" in restored.ran and "halftone" not in restored.ran
-    assert calls == {"find_damage": 1, "noise_sigma": 1}
+    assert calls == {"find_damage": 1, "noise_levels": 1}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autocolor.video.colorize import FrameColorizer, VideoOptions
+from autocolor.video.colorize import FrameColorizer, VideoOptions, frame_lightness
 from autocolor.video.evaluate import (
     Clip,
     colour_clip,
@@ -180,3 +180,33 @@ def test_keyframe_mode_runs_the_network_when_the_light_changes(colorizer, photos
     assert network_runs(pan_clip(photos[1], SIZE, 12, (2.0, 1.0))) <= 12 // 6 + 1
     assert network_runs(fade) > 12 // 6 + 2
     assert network_runs(fade, keyframe_lightness=100.0) <= 12 // 6 + 1  # only the drift did it
+
+
+def test_a_restored_frame_is_coloured_from_its_levels_before_the_stretch() -> None:
+    """--restore on films: the network sees the frame repaired but before its levels stretch
+    (as for photos); the output keeps the stretched lightness."""
+    from autocolor.infer.colorizer import Colorizer
+    from autocolor.restore.film import FilmRestorer
+
+    class Recording:
+        name, device, metadata = "recording", "cpu", {}
+
+        def __init__(self) -> None:
+            self.inputs: list[np.ndarray] = []
+
+        def predict(self, l_norm: np.ndarray) -> np.ndarray:
+            self.inputs.append(l_norm.copy())
+            return np.zeros((l_norm.shape[0], 2, *l_norm.shape[2:]), np.float32)
+
+    backend = Recording()
+    colorizer = Colorizer(backend, render_size=64)
+    rng = np.random.default_rng(5)
+    gray = np.clip(90 + 0.3 * np.arange(96)[None, :] + rng.normal(0, 3, (64, 96)), 0, 255)
+    gray = gray.astype(np.uint8)
+    frames = FrameColorizer(colorizer, VideoOptions(temporal=None, restore="fading"))
+    rgb = frames(gray)
+    lightness = frame_lightness(gray)
+    stretched, coloured = FilmRestorer("fading").restore(lightness)
+    assert np.array_equal(coloured, lightness) and not np.array_equal(stretched, lightness)
+    assert np.array_equal(backend.inputs[-1][0], colorizer.render_input(lightness))
+    assert abs(float(np.asarray(rgb).mean()) - float(gray.mean())) > 2.0  # levels stretched

@@ -236,9 +236,10 @@ class Photo:
     predictions: dict[tuple[str, int, bool], np.ndarray] = field(default_factory=dict)
     # The confidence beside each prediction, same keys ((h, w) in [0, 1]; absent: none).
     confidences: dict[tuple[str, int, bool], np.ndarray] = field(default_factory=dict)
-    # The photo with its lightness restored (autocolor.restore) and the steps that ran, made
-    # once when the page first asks for it.
-    restored: tuple[LoadedImage, tuple[str, ...]] | None = None
+    # The photo with its lightness restored (autocolor.restore), the steps that ran and the
+    # lightness its colour is predicted from (Restored.for_colour), made once when the page
+    # first asks for it.
+    restored: tuple[LoadedImage, tuple[str, ...], np.ndarray] | None = None
     render_key: tuple | None = None
     rgb: np.ndarray | None = None  # (H, W, 3) uint8 or uint16, full resolution
     xmp: bytes | None = None  # the provenance of ``rgb`` (the model that made it)
@@ -266,7 +267,7 @@ class Photo:
         return HintSet(tuple(self.hints))
 
     def source(self, restore: bool = False) -> LoadedImage:
-        """The photo the network sees: as uploaded, or with its lightness restored
+        """The photo the output keeps: as uploaded, or with its lightness restored
         (``restore``: the steps whose damage is found; :func:`restore_photo
         <autocolor.infer.colorizer.restore_photo>`), restored once and kept."""
         assert self.loaded is not None
@@ -276,8 +277,14 @@ class Photo:
             from autocolor.infer.colorizer import restore_photo
 
             loaded, done = restore_photo(self.loaded, True)
-            self.restored = (loaded, tuple(done.ran))
+            self.restored = (loaded, tuple(done.ran), done.for_colour)
         return self.restored[0]
+
+    def coloured_from(self, restore: bool = False) -> np.ndarray:
+        """The lightness the network colours: :meth:`source`'s, or, restored, the same before
+        its levels stretch (:attr:`autocolor.restore.Restored.for_colour`)."""
+        source = self.source(restore)
+        return self.restored[2] if restore and self.restored is not None else source.lightness
 
     def restored_steps(self, restore: bool = False) -> tuple[str, ...]:
         """The restoration steps that ran (none when ``restore`` is off)."""
@@ -287,7 +294,7 @@ class Photo:
                    restore: bool = False) -> np.ndarray:
         key = (model.name_or_path, int(render_size), bool(restore))
         if key not in self.predictions:
-            ab_small, sure = model.predict(self.source(restore).lightness, int(render_size))
+            ab_small, sure = model.predict(self.coloured_from(restore), int(render_size))
             self.predictions[key] = ab_small
             if sure is not None:
                 self.confidences[key] = sure

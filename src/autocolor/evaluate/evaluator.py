@@ -50,9 +50,16 @@ def lab_to_rgb_u8(lightness: np.ndarray, ab: np.ndarray | None) -> np.ndarray:
     return lab_to_rgb_array(lightness.astype(np.float32, copy=False), ab, bit_depth=8)
 
 
-def _colorize(colorizer: Any, lightness: list[np.ndarray]) -> list[np.ndarray]:
+def _colorize(colorizer: Any, lightness: list[np.ndarray],
+              coloured_from: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """ab for each lightness; ``coloured_from``: per item, the lightness the network sees when
+    it is another (a restored print's before its levels stretch: ``Restored.for_colour``)."""
     batch = getattr(colorizer, "colorize_lightness_batch", None)
-    if batch is not None:
+    if coloured_from is not None:
+        results = [colorizer.colorize_lightness(item) if seen is item
+                   else colorizer.colorize_lightness(item, coloured_from=seen)
+                   for item, seen in zip(lightness, coloured_from, strict=True)]
+    elif batch is not None:
         results = list(batch(lightness))
     else:
         results = [colorizer.colorize_lightness(item) for item in lightness]
@@ -202,12 +209,15 @@ def evaluate_photos(
             if degraded:
                 inputs += [degraded_lightness(photo.name, rgb, degraded, degrade_seed)
                            for photo, rgb, _ in loaded]
+            seen = None
             if restore:
                 from autocolor.restore import restore_lightness
 
-                inputs = [restore_lightness(item).lightness for item in inputs]
+                restored = [restore_lightness(item) for item in inputs]
+                inputs = [item.lightness for item in restored]
+                seen = [item.for_colour for item in restored]
             tick = time.perf_counter()
-            predictions = _colorize(colorizer, inputs)
+            predictions = _colorize(colorizer, inputs, seen)
             seconds_colorize += time.perf_counter() - tick
             damaged = predictions[len(loaded):]
             predictions = predictions[: len(loaded)]

@@ -7,9 +7,11 @@ through the same methods:
 1. :meth:`Colorizer.plan` - the per-photo policy: the pixel limit, hints mapped and checked
    against the photo, the reference photo reduced to what is used, the output's name, and, when
    asked (``restore=``), the old print's lightness restored (:mod:`autocolor.restore`): the
-   plan's photo then carries the restored lightness, which the network sees and the output
-   keeps. The plan also holds the network's input (:meth:`Colorizer.render_input`), built once:
-   it is the guide of the upsampling too, and all that the network stage needs;
+   plan's photo then carries the restored lightness, which the output keeps; the network sees
+   it before its levels were stretched (:attr:`autocolor.restore.Restored.for_colour`). The
+   plan also holds the network's input (:meth:`Colorizer.render_input`), built once: it is the
+   guide of the upsampling too (unless the levels were stretched: then ``guide_input``), and
+   all that the network stage needs;
 2. :meth:`Colorizer.predict` - the network, on a batch of render inputs;
 3. :meth:`Colorizer.finish_plan` - upsampling, steering and the join with the full-resolution
    lightness (fused strip by strip when nothing is steered), then ``image_output.save_image``.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -38,7 +41,13 @@ from autocolor.images import (
     lightness_from_pil,
 )
 from autocolor.infer.backends import Backend, create_backend
-from autocolor.infer.photo_plan import PhotoPlan, marked_xmp, reference_rgb, restore_photo
+from autocolor.infer.photo_plan import (
+    PhotoPlan,
+    marked_xmp,
+    reference_rgb,
+    restore_photo,
+    restored_inputs,
+)
 from autocolor.infer.pipeline import (
     DEFAULT_RENDER_SIZE,
     guide_of,
@@ -191,9 +200,13 @@ class Colorizer:
         restored = None
         if restore is not None and restore is not False:
             loaded, restored = restore_photo(loaded, restore)
+        network, guide = restored_inputs(
+            lambda lightness: self.render_input(lightness, render_size), loaded, restored)
+        if restored is not None and restored.before_levels is not None:
+            restored = replace(restored, before_levels=None)  # its render input is all we need
         return PhotoPlan(loaded, fit_target(Path(target), loaded) if target is not None else None,
                          saturation, hints, reference, restored,
-                         render_input=self.render_input(loaded.lightness, render_size))
+                         render_input=network, guide_input=guide)
 
     # -- core: lightness in, ab out -----------------------------------------------------------
 
@@ -304,7 +317,8 @@ class Colorizer:
         return results
 
     def colorize_lightness(self, lightness: np.ndarray, hints: HintSet | None = None,
-                           reference: Any = None, saturation: float = 1.0) -> np.ndarray:
+                           reference: Any = None, saturation: float = 1.0,
+                           coloured_from: np.ndarray | None = None) -> np.ndarray:
         """(H, W) L in [0, 100] -> (H, W, 2) ab in Lab units, with optional colour control (the
         evaluation's entry: lightness in, colour out, no file).
 
@@ -312,11 +326,20 @@ class Colorizer:
             hints: a :class:`autocolor.hints.HintSet` in upright-image coordinates.
             reference: a colour photo whose palette to follow (see :func:`reference_rgb`).
             saturation: scales the predicted chroma (1.0 = as predicted).
+            coloured_from: (H, W) L the network sees instead of ``lightness`` (a restored
+                print's before its levels stretch, :attr:`autocolor.restore.Restored.
+                for_colour`); the ab still follows ``lightness``'s edges.
         """
         l_norm = self.render_input(lightness)
+        guide = guide_of(l_norm)
+        if coloured_from is not None:
+            if coloured_from.shape != lightness.shape:
+                raise ValueError(f"coloured_from is {coloured_from.shape}, the lightness "
+                                 f"{lightness.shape}")
+            l_norm = self.render_input(coloured_from)
         [ab_norm] = self.predict([l_norm])
         ab = upsample_ab(ab_norm, lightness.shape[0], lightness.shape[1],
-                         lightness if self.guided else None, guide_of(l_norm))
+                         lightness if self.guided else None, guide)
         if reference is not None:
             reference = reference_rgb(reference, self.max_pixels)
         return self.steer(lightness, ab, hints=hints, reference=reference, saturation=saturation)
@@ -379,8 +402,8 @@ class Colorizer:
         plan's target, so a JPEG target may get :class:`~autocolor.image_output.YCbCr420`
         planes (:meth:`finish`'s ``fmt``)."""
         fmt = format_of(plan.target) if for_file and plan.target is not None else None
-        return self.finish(plan.loaded, ab_norm, render_input=plan.render_input, fmt=fmt,
-                           **plan.steering)
+        guide = plan.render_input if plan.guide_input is None else plan.guide_input
+        return self.finish(plan.loaded, ab_norm, render_input=guide, fmt=fmt, **plan.steering)
 
     @overload
     def colorize_plans(self, plans: Sequence[PhotoPlan],

@@ -5,7 +5,7 @@ and the helpers it uses: :class:`PhotoPlan`, :func:`reference_rgb`, :func:`resto
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +32,12 @@ class PhotoPlan:
     reference: np.ndarray | None = None  # (h, w, 3) uint8 sRGB, reduced (reference_rgb)
     restored: Restored | None = None  # what restoring did (None: not asked)
     # (1, h, w) float32 L_norm at the render shape (Colorizer.render_input), of the lightness
-    # above: the network's input and the upsampling's guide.
+    # above: the network's input and the upsampling's guide; of a restored photo, the network's
+    # input is of its lightness before the levels stretch (Restored.for_colour).
     render_input: np.ndarray = field(kw_only=True, repr=False)
+    # The upsampling's guide when it is not render_input: the output's lightness at the render
+    # shape (a restored photo whose levels were stretched). None: render_input.
+    guide_input: np.ndarray | None = field(default=None, kw_only=True, repr=False)
 
     @property
     def restored_steps(self) -> tuple[str, ...]:
@@ -98,3 +102,14 @@ def restore_photo(loaded: LoadedImage, steps: Any = True) -> tuple[LoadedImage, 
     if not restored.ran:
         return loaded, restored
     return replace(loaded, lightness=restored.lightness), restored
+
+
+def restored_inputs(render_input: Callable[[np.ndarray], np.ndarray], loaded: LoadedImage,
+                    restored: Restored | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A photo as planned (restored or not) -> (the network's input, the upsampling's guide or
+    None when it is the same): ``render_input`` (:meth:`Colorizer.render_input`) of the
+    lightness the colour is predicted from (:attr:`autocolor.restore.Restored.for_colour`) and,
+    when the levels were stretched after it, of the output's lightness."""
+    if restored is None or restored.before_levels is None:
+        return render_input(loaded.lightness), None
+    return render_input(restored.before_levels), render_input(loaded.lightness)

@@ -199,8 +199,8 @@ def decode_stage(table: pa.Table, settings: RaySettings) -> pa.Table:
                                   reference=settings.reference, saturation=settings.saturation,
                                   name=source, restore=settings.restore)
             assert plan.target is not None  # planned with a target
-            # Of the plan's lightness: restored when asked (the network sees what the output
-            # keeps).
+            # Of the plan's lightness: restored when asked (before its levels stretch, which
+            # the output keeps: PhotoPlan.guide_input).
             l_norm = plan.render_input  # (1,h,w)
             values.update(
                 target=str(where.with_path(plan.target) if isinstance(where, Uri)

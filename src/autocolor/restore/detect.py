@@ -5,7 +5,8 @@ step        measured number                                         damaged when
 =========== ======================================================= =========================
 halftone    the strongest spectral peak with a partner at 90 deg,   ``halftone_threshold``
             over its neighbourhood's median (a ratio, >= 1)
-grain       the noise sigma, L* units (finest Haar band, MAD)       ``grain_threshold``
+grain       the noise sigma of the quietest tenth of the blocks,    ``grain_threshold``
+            L* units (finest Haar band, MAD): grain covers a print
 dust        share of pixels in small compact top-/black-hat blobs   ``dust_threshold``
 scratches   share of pixels in long thin top-/black-hat lines       ``scratch_threshold``
 fading      twice the smaller of the L* ranges missing at the dark  ``fading_threshold``
@@ -27,7 +28,7 @@ from autocolor.restore.config import DEFAULT_CONFIG, STEPS, RestoreConfig
 from autocolor.restore.convert import check_lightness
 from autocolor.restore.damage import Damage, find_damage
 from autocolor.restore.fading import fading_level
-from autocolor.restore.grain import noise_sigma
+from autocolor.restore.grain import grain_coverage, noise_levels, noise_sigma
 from autocolor.restore.halftone import Screen, find_screen
 
 
@@ -57,9 +58,11 @@ def detect_fading(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG)
 
 
 def detect_grain(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> float:
-    """(H, W) L* -> the noise sigma in L* units."""
+    """(H, W) L* -> the noise sigma of the photo's quietest tenth of blocks, in L* units
+    (:func:`autocolor.restore.grain.grain_coverage`): film grain covers the whole print, a
+    clean photo's texture only part of it."""
     del config  # the estimate has no setting
-    return noise_sigma(lightness)
+    return grain_coverage(lightness)
 
 
 def detect_dust_and_scratches(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG,
@@ -78,7 +81,8 @@ def detect_halftone(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFI
 
 @dataclass(frozen=True, eq=False)
 class Survey:
-    """What :func:`survey` found on a photo as it is: the screen, the grain's sigma and the
+    """What :func:`survey` found on a photo as it is: the screen, the grain's sigma (the
+    quieter blocks' level, which the grain filter and the dust floor work to) and the
     dust-and-scratch masks (which the restoration steps reuse while the photo is unchanged),
     and ``measured``, one number per step (:func:`detect`)."""
 
@@ -92,13 +96,13 @@ def survey(lightness: np.ndarray, config: RestoreConfig = DEFAULT_CONFIG) -> Sur
     """(H, W) L* in [0, 100] -> :class:`Survey` of every kind of damage, on the photo as it
     is."""
     lightness = check_lightness(lightness)
-    sigma = detect_grain(lightness, config)
+    sigma, coverage = noise_levels(lightness)
     damage = find_damage(lightness, sigma, config)
     # The levels without the specks and scratches: their whites and blacks would hide a fade.
     fading = fading_level(lightness, config, damage.mask(lightness.shape))
     screen = find_screen(lightness, config)
     return Survey(screen, sigma, damage, {
-        "halftone": screen.strength, "grain": sigma, "dust": damage.dust_share,
+        "halftone": screen.strength, "grain": coverage, "dust": damage.dust_share,
         "scratches": damage.scratch_share, "fading": fading})
 
 

@@ -58,20 +58,27 @@ class FilmRestorer:
     def __call__(self, lightness: np.ndarray) -> np.ndarray:
         """(H, W) L* in [0, 100] of the next frame -> its restored (H, W) float32 L* (the frame
         itself when the clip has no step to run)."""
+        return self.restore(lightness)[0]
+
+    def restore(self, lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(H, W) L* in [0, 100] of the next frame -> (its restored (H, W) float32 L*, the
+        lightness its colour is predicted from: the same before the levels stretch, as
+        :attr:`autocolor.restore.Restored.for_colour`)."""
         steps = self.decide(lightness)
         self.frames += 1
         if not steps:
-            return lightness
+            return lightness, lightness
         local = [step for step in steps if step != "fading"]
         out = lightness
         if local:
             restored = restore_lightness(lightness, local, self.config)
             out = restored.lightness
             self.ran.update(restored.ran)
+        repaired = out
         if "fading" in steps:
             out = self._fade(out)
             self.ran["fading"] += 1
-        return out
+        return out, repaired
 
     def _fade(self, lightness: np.ndarray) -> np.ndarray:
         config = self.config

@@ -169,10 +169,14 @@ class FrameColorizer:
         """
         lightness = frame_lightness(gray)
         loaded = LoadedImage(lightness=lightness, gray=gray, gray_of=lightness)
+        coloured = lightness
         if self.restorer is not None:
-            loaded = LoadedImage(lightness=self.restorer(lightness))
-        l_norm = self.render_input(loaded.lightness)  # the network's input and the guide
-        return self.colorizer.finish(loaded, self.ab_norm(l_norm), render_input=l_norm,
+            restored, coloured = self.restorer.restore(lightness)
+            loaded = LoadedImage(lightness=restored)
+        l_norm = self.render_input(coloured)  # the network's input
+        # The guide is the output's lightness (restored levels differ from what the network saw)
+        guide = l_norm if coloured is loaded.lightness else self.render_input(loaded.lightness)
+        return self.colorizer.finish(loaded, self.ab_norm(l_norm), render_input=guide,
                                      saturation=self.options.saturation, fmt=fmt)
 
 
