@@ -50,9 +50,11 @@ def row_for(colorizer: Colorizer, lightness: np.ndarray, title: str,
         after += f" ({l_psnr(truth, restored.lightness):.1f} dB)"
         cells[0] = label(cells[0], f"{title} ({l_psnr(truth, lightness):.1f} dB L*)")
     cells.append(label(Image.fromarray(lab_to_rgb_u8(restored.lightness, None)), after))
-    for name, source in (("coloured as scanned", lightness),
-                         ("coloured after --restore", restored.lightness)):
-        ab = colorizer.colorize_lightness(source)
+    for name, source, seen in (("coloured as scanned", lightness, None),
+                               ("coloured after --restore", restored.lightness,
+                                restored.before_levels)):
+        # as --restore colours it: the network sees the lightness before the levels stretch
+        ab = colorizer.colorize_lightness(source, coloured_from=seen)
         cells.append(label(Image.fromarray(lab_to_rgb_u8(source, ab)), name))
     if original is not None:
         cells.append(label(Image.fromarray(original), "original"))
