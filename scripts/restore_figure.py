@@ -8,6 +8,7 @@ that ran) | coloured without restoring | coloured after restoring | the original
 ``eval-alt`` presets, alternating) of the first photos of a split, labelled with the L* PSNR
 of the input and of the restored lightness against the clean original.
 
+    python scripts/bw_photos.py   # the real photos, into runs/oldphotos
     python scripts/restore_figure.py --real runs/oldphotos/*.png --split val \\
         --out docs/images/restore.jpg
 """

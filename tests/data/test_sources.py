@@ -66,6 +66,16 @@ def test_committed_photo_list() -> None:
     assert sum(p.subject == "people" for p in photos) >= 25
 
 
+def test_black_and_white_photos_are_no_training_source() -> None:
+    """data/sources/bw-photos.tsv (the restoration figure's real B/W photos) lists photos the
+    corpus leaves out: none of them is in the training list."""
+    bw = read_sources(REPO / "data" / "sources" / "bw-photos.tsv")
+    photos = {p.sha256 for p in read_sources(REPO / DEFAULT_PHOTOS)}
+    assert bw and all(p.license for p in bw)
+    assert not {p.sha256 for p in bw} & photos
+    assert not any(p.package.startswith(RESERVED_PACKAGES) for p in bw)
+
+
 def test_committed_stamp_list() -> None:
     stamps = read_sources(REPO / DEFAULT_STAMPS)
     assert len(stamps) == len({s.sha256 for s in stamps}) > 100
