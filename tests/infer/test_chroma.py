@@ -81,6 +81,28 @@ def test_luma_follows_the_colour_not_only_the_gray() -> None:
     assert moved > 2.0 and error < 0.35 * moved, (moved, error)
 
 
+@pytest.mark.parametrize("encoding", ["jfif", "bt709-tv"])
+def test_the_odd_last_row_and_column_get_their_blocks_colour(encoding: str) -> None:
+    """At odd sides the last row and column are blocks of their own (1 pixel wide): their luma
+    follows the colour as closely as the rest's does."""
+    gray, ab_norm = photo(201, 301, seed=1)
+    loaded = lightness_from_pil(Image.fromarray(gray))
+    rgb = render_rgb(loaded.lightness, ab_norm, 8, 1.0, True)
+    weights = JFIF[0] if encoding == "jfif" else np.float32([0.2126, 0.7152, 0.0722])
+    luma = rgb.astype(np.float32) @ weights
+    planes = render_ycbcr(loaded.lightness, ab_norm, 1.0, True, None, loaded.gray_codes(),
+                          encoding)
+    y = planes.y.astype(np.float32)
+    if encoding != "jfif":  # limited range back to full range
+        y = (y - 16) * np.float32(255 / 219)
+    error = np.abs(y - luma)
+    moved = np.abs(luma - gray.astype(np.float32))
+    for edge in (np.s_[-1, :], np.s_[:, -1]):
+        assert moved[edge].mean() > 2.0
+        assert error[edge].mean() < 0.35 * moved[edge].mean(), (error[edge].mean(),
+                                                                moved[edge].mean())
+
+
 def test_gray_result_keeps_the_gray_exactly() -> None:
     gray, ab_norm = photo(160, 200, seed=2)
     loaded = lightness_from_pil(Image.fromarray(gray))

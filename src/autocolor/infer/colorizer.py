@@ -41,13 +41,7 @@ from autocolor.images import (
     lightness_from_pil,
 )
 from autocolor.infer.backends import Backend, create_backend
-from autocolor.infer.photo_plan import (
-    PhotoPlan,
-    marked_xmp,
-    reference_rgb,
-    restore_photo,
-    restored_inputs,
-)
+from autocolor.infer.photo_plan import PhotoPlan, marked_xmp, reference_rgb, restore_photo
 from autocolor.infer.pipeline import (
     DEFAULT_RENDER_SIZE,
     guide_of,
@@ -200,9 +194,12 @@ class Colorizer:
         restored = None
         if restore is not None and restore is not False:
             loaded, restored = restore_photo(loaded, restore)
-        network, guide = restored_inputs(
-            lambda lightness: self.render_input(lightness, render_size), loaded, restored)
+        network = self.render_input(loaded.lightness, render_size)
+        guide = None
         if restored is not None and restored.before_levels is not None:
+            # the network colours the lightness before its levels stretch; the output's guides
+            guide = network
+            network = self.render_input(restored.before_levels, render_size)
             restored = replace(restored, before_levels=None)  # its render input is all we need
         return PhotoPlan(loaded, fit_target(Path(target), loaded) if target is not None else None,
                          saturation, hints, reference, restored,

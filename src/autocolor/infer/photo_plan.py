@@ -5,7 +5,7 @@ and the helpers it uses: :class:`PhotoPlan`, :func:`reference_rgb`, :func:`resto
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,14 +102,3 @@ def restore_photo(loaded: LoadedImage, steps: Any = True) -> tuple[LoadedImage, 
     if not restored.ran:
         return loaded, restored
     return replace(loaded, lightness=restored.lightness), restored
-
-
-def restored_inputs(render_input: Callable[[np.ndarray], np.ndarray], loaded: LoadedImage,
-                    restored: Restored | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """A photo as planned (restored or not) -> (the network's input, the upsampling's guide or
-    None when it is the same): ``render_input`` (:meth:`Colorizer.render_input`) of the
-    lightness the colour is predicted from (:attr:`autocolor.restore.Restored.for_colour`) and,
-    when the levels were stretched after it, of the output's lightness."""
-    if restored is None or restored.before_levels is None:
-        return render_input(loaded.lightness), None
-    return render_input(restored.before_levels), render_input(loaded.lightness)
