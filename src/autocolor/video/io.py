@@ -236,12 +236,14 @@ def display_matrix(frame) -> bytes | None:
     """The 3x3 display matrix (36 bytes, FFmpeg's layout) in a frame's side data, if any."""
     from av.sidedata.sidedata import Type
 
-    for side in frame.side_data:
-        if side.type == Type.DISPLAYMATRIX:
-            data = bytes(side)
-            identity = np.array([65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30], dtype="<i4").tobytes()
-            return None if data == identity else data
-    return None
+    # Looked up by type: iterating the container yields the entries up to PyAV 18.1.0 and
+    # their types from 18.1.1 on; get() is the same in both.
+    side = frame.side_data.get(Type.DISPLAYMATRIX)
+    if side is None:
+        return None
+    data = bytes(side)
+    identity = np.array([65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30], dtype="<i4").tobytes()
+    return None if data == identity else data
 
 
 def container_metadata(source_tags: dict[str, str], provenance: Provenance | None = None,
