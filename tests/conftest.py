@@ -20,6 +20,8 @@ from PIL import Image
 # ONNX Runtime's optimized graphs are kept in ~/.cache between processes (infer/onnx_backend.py);
 # tests make many throwaway models, so they keep none (tests/infer/test_onnx.py checks the cache).
 os.environ["AUTOCOLOR_ORT_CACHE"] = "0"
+# Likewise the weights files' digests (provenance.file_sha256; tests/test_provenance.py checks it).
+os.environ["AUTOCOLOR_HASH_CACHE"] = "0"
 
 TINY_RENDER_SIZE = 64
 

@@ -64,6 +64,44 @@ def test_provenance_checks_the_digest_and_hashes_files(tmp_path: Path) -> None:
     assert file_sha256(weights) == hashlib.sha256(b"other weights").hexdigest()
 
 
+def test_digests_are_kept_on_disk_between_processes(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from autocolor import provenance
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("AUTOCOLOR_HASH_CACHE", str(cache))
+    weights = tmp_path / "m.onnx"
+    weights.write_bytes(b"weights" * 1000)
+    truth = hashlib.sha256(weights.read_bytes()).hexdigest()
+    provenance._sha256_cached.cache_clear()
+    assert file_sha256(weights) == truth
+    [entry] = cache.iterdir()  # one entry, written whole (no temporary file left)
+    assert entry.read_text().strip() == truth
+    # A new process (the memory cache empty) takes the digest from disk without reading the
+    # file: a planted digest proves it.
+    planted = "ab" * 32
+    entry.write_text(planted + "\n")
+    provenance._sha256_cached.cache_clear()
+    assert file_sha256(weights) == planted
+    # A rewritten file (another size and time) is a new key: hashed again.
+    weights.write_bytes(b"other weights")
+    assert file_sha256(weights) == hashlib.sha256(b"other weights").hexdigest()
+    assert len(list(cache.iterdir())) == 2
+    # A damaged entry is not trusted.
+    for item in cache.iterdir():
+        item.write_text("not a digest")
+    provenance._sha256_cached.cache_clear()
+    assert file_sha256(weights) == hashlib.sha256(b"other weights").hexdigest()
+    # AUTOCOLOR_HASH_CACHE=0: nothing is written.
+    monkeypatch.setenv("AUTOCOLOR_HASH_CACHE", "0")
+    other = tmp_path / "n.onnx"
+    other.write_bytes(b"more")
+    provenance._sha256_cached.cache_clear()
+    assert file_sha256(other) == hashlib.sha256(b"more").hexdigest()
+    assert len(list(cache.iterdir())) == 2
+    provenance._sha256_cached.cache_clear()
+
+
 def test_tags_for_containers_without_xmp() -> None:
     tags = Provenance("default", SHA).tags()
     assert tags["digital_source_type"] == IPTC_TYPE
