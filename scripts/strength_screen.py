@@ -1,0 +1,137 @@
+"""Screen: how hard the old-print crops are (issue 20, "screen the share and the strengths").
+
+The shipped recipe degrades half of its crops with the ``default`` mix of autocolor.degrade. The
+share was screened (0, 0.5, 0.8: docs/recipes.md, section 0); this screens the strengths, the
+share kept at 0.5: one run of the recipe's first seed with a variant of the mix registered
+under its own name, the decoding fixed at the shipped render size and temperature, so the
+training's own sweep scores it as the render-size screen scored seed 0 (the validation split,
+clean and as ``default`` old prints). Also scores the two reporting recipes on validation.
+
+Variants (each a :func:`dataclasses.replace` of ``DEFAULT``):
+- ``heavy``: the upper strengths about 1.5x the default's (blur, grain, fading, dust,
+  scratches, low resolution, JPEG down to quality 5), probabilities unchanged: damage harder
+  than our own evaluation recipes, as a hidden recipe may be.
+- ``light``: the upper strengths about halfway to the lower ones.
+
+    python scripts/strength_screen.py --variant heavy --out runs/strength-heavy
+    python scripts/strength_screen.py --baseline --seed 0 --out runs/strength-base
+
+``--baseline`` trains nothing: the shipped recipe's run of ``--seed`` is three of the bundled
+model's decoders (the join keeps each run's decoders as they were), written to OUT and scored the
+same way, so every figure of the comparison comes from one scoring path (``autocolor eval``, the
+torch backend, render 224, T 0.2; the ``default`` row is the training sweep's scoring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from autocolor.degrade import config as degrade_config
+
+DEFAULT = degrade_config.DEFAULT
+
+VARIANTS = {
+    "heavy": replace(
+        DEFAULT,
+        print_blur_sigma=(0.3, 3.0), grain_std=(0.01, 0.12), grain_size=(0.3, 2.0),
+        fade_black=(0.0, 0.4), fade_white=(0.6, 1.0), fade_gamma=(0.6, 1.6),
+        vignette_amount=(0.05, 0.5), exposure_amount=(0.05, 0.5),
+        dust_density=(1e-4, 1e-2), dust_size=(0.7, 3.5), scratch_count=(1.0, 8.0),
+        scratch_width=(1.0, 3.5), crease_count=(1.0, 5.0), crease_width=(1.0, 3.0),
+        scan_blur_sigma=(0.3, 1.8), low_res_factor=(1.5, 6.0), jpeg_quality=(5.0, 60.0),
+    ),
+    "light": replace(
+        DEFAULT,
+        print_blur_sigma=(0.3, 1.0), grain_std=(0.01, 0.04), grain_size=(0.3, 1.0),
+        fade_black=(0.0, 0.15), fade_white=(0.85, 1.0), fade_gamma=(0.8, 1.2),
+        vignette_amount=(0.05, 0.2), exposure_amount=(0.05, 0.2),
+        dust_density=(1e-4, 1.5e-3), dust_size=(0.7, 1.6), scratch_count=(1.0, 3.0),
+        scratch_width=(1.0, 1.8), crease_count=(1.0, 2.0), crease_width=(1.0, 1.5),
+        scan_blur_sigma=(0.3, 0.8), low_res_factor=(1.5, 2.5), jpeg_quality=(30.0, 70.0),
+    ),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--variant", choices=sorted(VARIANTS))
+    parser.add_argument("--baseline", action="store_true",
+                        help="score the shipped recipe's run of --seed (three bundled decoders)")
+    parser.add_argument("--data", default="data/corpus")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-train", action="store_true", help="score OUT's final weights")
+    args = parser.parse_args()
+    weights = args.out / "final.safetensors"
+    if args.baseline:
+        write_seed_run(weights, args.seed)
+        return score(args, weights, {"variant": "default (shipped mix)", "seed": args.seed})
+    if args.variant is None:
+        parser.error("give --variant or --baseline")
+
+    name = f"screen-{args.variant}"
+    degrade_config.PRESETS[name] = VARIANTS[args.variant]
+    from autocolor.train.config import resolve_config
+    from autocolor.train.loop import train
+
+    config = resolve_config("own-photos", {
+        "data": args.data, "out": str(args.out), "seed": args.seed, "degrade_preset": name,
+        "render_sizes": (224,), "temperatures": (0.2,), "gates": (None,)})
+    started = time.time()
+    if not args.skip_train:
+        args.out.mkdir(parents=True, exist_ok=True)
+        train(config, resume=True)
+    seconds = time.time() - started
+    return score(args, weights, {"variant": args.variant, "seed": args.seed,
+                                 "train_seconds": round(seconds)})
+
+
+def write_seed_run(weights: Path, seed: int) -> None:
+    """The bundled model's decoders of the recipe's run ``seed`` (0: members 0-2, 1: members
+    3-5; the join keeps each run's decoders in order) over its encoder -> ``weights``, with the
+    bundled decoding (T 0.2, render 224)."""
+    from autocolor.models import create_model
+    from autocolor.weights import load_model, resolve_weights, save_weights
+
+    bundled, metadata = load_model(resolve_weights("default"))
+    members = 3
+    first = members * seed
+    kwargs = {**bundled.model_kwargs, "members": members}
+    run = create_model(bundled.architecture, pretrained=False, **kwargs)
+    state = {}
+    for key, value in bundled.state_dict().items():
+        if key.startswith("decoders."):
+            index = int(key.split(".")[1])
+            if not first <= index < first + members:
+                continue
+            key = f"decoders.{index - first}." + key.split(".", 2)[2]
+        state[key] = value
+    run.load_state_dict(state, strict=True)
+    run.eval()
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    save_weights(run, weights, {k: v for k, v in metadata.items() if k != "joined_runs"}
+                 | {"model_kwargs": {**metadata["model_kwargs"], "members": members}})
+
+
+def score(args: argparse.Namespace, weights: Path, scores: dict) -> int:
+    """``autocolor eval`` of the validation split, clean and as old prints of each preset."""
+    for preset in ("default", "eval", "eval-alt"):
+        report = args.out / f"val-{preset}"
+        subprocess.run([sys.executable, "-m", "autocolor", "eval", "--model", str(weights),
+                        "--backend", "torch", "--data", args.data, "--split", "val",
+                        "--degraded", preset, "--render-size", "224", "--report", str(report)],
+                       check=True)
+        scores[preset] = json.loads((report / "metrics.json").read_text()).get("summary")
+    (args.out / "screen.json").write_text(json.dumps(scores, indent=2) + "\n")
+    print(json.dumps(scores, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
