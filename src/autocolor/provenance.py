@@ -39,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from autocolor import __version__
+from autocolor.cache_dirs import cache_dir
 
 DIGITAL_SOURCE_TYPE = ("http://cv.iptc.org/newscodes/digitalsourcetype/"
                        "compositeWithTrainedAlgorithmicMedia")
@@ -80,13 +81,7 @@ def hash_cache_dir() -> Path | None:
     """Where weights files' digests are kept between processes: ``$AUTOCOLOR_HASH_CACHE``, else
     ``$XDG_CACHE_HOME/autocolor/sha256`` (``~/.cache/autocolor/sha256``); None when
     ``AUTOCOLOR_HASH_CACHE=0``."""
-    setting = os.environ.get("AUTOCOLOR_HASH_CACHE", "")
-    if setting == "0":
-        return None
-    if setting:
-        return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "autocolor" / "sha256"
+    return cache_dir("AUTOCOLOR_HASH_CACHE", "sha256")
 
 
 @lru_cache(maxsize=16)

@@ -61,13 +61,9 @@ def optimized_cache_dir() -> Path | None:
     """Where optimized graphs are kept between processes: ``$AUTOCOLOR_ORT_CACHE``, else
     ``$XDG_CACHE_HOME/autocolor/ort`` (``~/.cache/autocolor/ort``); None when
     ``AUTOCOLOR_ORT_CACHE=0``."""
-    setting = os.environ.get("AUTOCOLOR_ORT_CACHE", "")
-    if setting == "0":
-        return None
-    if setting:
-        return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "autocolor" / "ort"
+    from autocolor.cache_dirs import cache_dir
+
+    return cache_dir("AUTOCOLOR_ORT_CACHE", "ort")
 
 
 def optimized_path(path: Path, stat: os.stat_result, threads: int) -> Path | None:
