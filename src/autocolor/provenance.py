@@ -116,7 +116,7 @@ def _sha256_cached(path: str, size: int, mtime_ns: int, inode: int) -> str:
 def file_sha256(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file, cached per path, size, modification time and inode: in memory (a
     server or a batch hashes its weights once) and on disk (:func:`hash_cache_dir`), so that
-    every ``autocolor colorize`` process does not hash the 45 MB bundled model again (30-60 ms
+    every ``autocolor colorize`` process does not hash the 47 MB bundled model again (30-60 ms
     of its start). A file rewritten in place gets a new modification time and is hashed again;
     as for make and rsync's quick check, a file changed with its size and time forged is not."""
     stat = Path(path).stat()

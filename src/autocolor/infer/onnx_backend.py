@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from autocolor.cache_dirs import cache_dir
 from autocolor.color.lab_numpy import cpu_threads
 from autocolor.infer.pipeline import SIZE_MULTIPLE
 
@@ -61,8 +62,6 @@ def optimized_cache_dir() -> Path | None:
     """Where optimized graphs are kept between processes: ``$AUTOCOLOR_ORT_CACHE``, else
     ``$XDG_CACHE_HOME/autocolor/ort`` (``~/.cache/autocolor/ort``); None when
     ``AUTOCOLOR_ORT_CACHE=0``."""
-    from autocolor.cache_dirs import cache_dir
-
     return cache_dir("AUTOCOLOR_ORT_CACHE", "ort")
 
 
