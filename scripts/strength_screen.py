@@ -37,15 +37,7 @@ from autocolor.degrade import config as degrade_config
 DEFAULT = degrade_config.DEFAULT
 
 VARIANTS = {
-    "heavy": replace(
-        DEFAULT,
-        print_blur_sigma=(0.3, 3.0), grain_std=(0.01, 0.12), grain_size=(0.3, 2.0),
-        fade_black=(0.0, 0.4), fade_white=(0.6, 1.0), fade_gamma=(0.6, 1.6),
-        vignette_amount=(0.05, 0.5), exposure_amount=(0.05, 0.5),
-        dust_density=(1e-4, 1e-2), dust_size=(0.7, 3.5), scratch_count=(1.0, 8.0),
-        scratch_width=(1.0, 3.5), crease_count=(1.0, 5.0), crease_width=(1.0, 3.0),
-        scan_blur_sigma=(0.3, 1.8), low_res_factor=(1.5, 6.0), jpeg_quality=(5.0, 60.0),
-    ),
+    "heavy": degrade_config.HEAVY,  # the bundled model's mix since this screen
     "light": replace(
         DEFAULT,
         print_blur_sigma=(0.3, 1.0), grain_std=(0.01, 0.04), grain_size=(0.3, 1.0),

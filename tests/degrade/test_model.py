@@ -157,4 +157,21 @@ def test_input_and_config_checks() -> None:
         DegradeConfig(tone_weights=(0.0, 0.0, 0.0))
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT.grain_p = 0.1  # type: ignore[misc]
-    assert set(PRESETS) == {"default", "eval", "eval-alt"}
+    assert set(PRESETS) == {"default", "heavy", "eval", "eval-alt"}
+
+
+def test_heavy_mix_is_the_default_with_stronger_upper_strengths() -> None:
+    """The bundled model's training mix: the default's probabilities, no strength range weaker."""
+    heavy = PRESETS["heavy"]
+    stronger = 0
+    for field in dataclasses.fields(DegradeConfig):
+        mine, base = getattr(heavy, field.name), getattr(DEFAULT, field.name)
+        if field.name.endswith("_p") or not isinstance(base, tuple) or field.name == "tone_weights":
+            assert mine == base, field.name
+        elif field.name in ("fade_white", "jpeg_quality"):  # lower is harder
+            assert mine[0] <= base[0], field.name
+            stronger += mine[0] < base[0]
+        else:
+            assert mine[1] >= base[1], field.name
+            stronger += mine[1] > base[1]
+    assert stronger >= 10

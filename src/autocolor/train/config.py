@@ -129,6 +129,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         model="lite2-unet", model_kwargs={"head": "bins", "members": 3}, loss="ce",
         crop_size=192, batch_size=16, samples_per_epoch=2048, epochs=6, workers=1,
         freeze_encoder_epochs=99, degrade_share=0.5, decode_degraded="default",
+        # the crops' damage is the heavy mix (1.5x the default's upper strengths): it moved the
+        # colour less under damage in the strengths screen (docs/recipes.md, section 0); the
+        # decoding is still chosen on the default mix's copies, which no training run drew
+        degrade_preset="heavy",
         # issue 20's bands (0.65 clean, 0.55 old prints) plus 1.645 sd of a 28-photo set's
         # ratio (0.063, scripts/colorfulness_margin.py): 95 in 100 sets clear them
         min_colorfulness=0.75, min_colorfulness_degraded=0.65,
