@@ -92,8 +92,10 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    config = TrainConfig.from_dict(RECIPES["default"])
     teacher, metadata = load_model(args.teacher)
+    # the student learns on the teacher's own mix of old-print crops (the recipe's may differ)
+    preset = metadata.get("recipe", {}).get("degrade_preset", RECIPES["default"]["degrade_preset"])
+    config = TrainConfig.from_dict({**RECIPES["default"], "degrade_preset": preset})
     student = student_from(teacher, args.members)
     temperature = float(teacher.head.temperature)
     render_size = int(metadata["render_size"])

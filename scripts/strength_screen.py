@@ -14,10 +14,12 @@ Variants (each a :func:`dataclasses.replace` of ``DEFAULT``):
 - ``light``: the upper strengths about halfway to the lower ones.
 
     python scripts/strength_screen.py --variant heavy --out runs/strength-heavy
-    python scripts/strength_screen.py --baseline --seed 0 --out runs/strength-base
+    git show 58d2831:src/autocolor/weights/default.safetensors > runs/default-mix.safetensors
+    python scripts/strength_screen.py --baseline runs/default-mix.safetensors --seed 0 \
+        --out runs/strength-base
 
-``--baseline`` trains nothing: the shipped recipe's run of ``--seed`` is three of the bundled
-model's decoders (the join keeps each run's decoders as they were), written to OUT and scored the
+``--baseline FILE`` trains nothing: a joined model's run of ``--seed`` is three of its
+decoders (FILE: the model bundled before the heavy mix, the default mix's; the join keeps each run's decoders as they were), written to OUT and scored the
 same way, so every figure of the comparison comes from one scoring path (``autocolor eval``, the
 torch backend, render 224, T 0.2; the ``default`` row is the training sweep's scoring).
 """
@@ -53,8 +55,8 @@ VARIANTS = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--variant", choices=sorted(VARIANTS))
-    parser.add_argument("--baseline", action="store_true",
-                        help="score the shipped recipe's run of --seed (three bundled decoders)")
+    parser.add_argument("--baseline", type=Path, metavar="FILE",
+                        help="score the run of --seed in this joined model (three of its decoders)")
     parser.add_argument("--data", default="data/corpus")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
@@ -62,8 +64,8 @@ def main() -> int:
     args = parser.parse_args()
     weights = args.out / "final.safetensors"
     if args.baseline:
-        write_seed_run(weights, args.seed)
-        return score(args, weights, {"variant": "default (shipped mix)", "seed": args.seed})
+        write_seed_run(args.baseline, weights, args.seed)
+        return score(args, weights, {"variant": "default mix", "seed": args.seed})
     if args.variant is None:
         parser.error("give --variant or --baseline")
 
@@ -84,14 +86,14 @@ def main() -> int:
                                  "train_seconds": round(seconds)})
 
 
-def write_seed_run(weights: Path, seed: int) -> None:
-    """The bundled model's decoders of the recipe's run ``seed`` (0: members 0-2, 1: members
-    3-5; the join keeps each run's decoders in order) over its encoder -> ``weights``, with the
-    bundled decoding (T 0.2, render 224)."""
+def write_seed_run(joined: Path, weights: Path, seed: int) -> None:
+    """The ``joined`` model's decoders of its run ``seed`` (0: members 0-2, 1: members 3-5;
+    the join keeps each run's decoders in order) over its encoder -> ``weights``, with its
+    decoding (the temperature; scored at render 224)."""
     from autocolor.models import create_model
-    from autocolor.weights import load_model, resolve_weights, save_weights
+    from autocolor.weights import load_model, save_weights
 
-    bundled, metadata = load_model(resolve_weights("default"))
+    bundled, metadata = load_model(joined)
     members = 3
     first = members * seed
     kwargs = {**bundled.model_kwargs, "members": members}

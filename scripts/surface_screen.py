@@ -105,12 +105,15 @@ def main() -> int:
     parser.add_argument("--steps", default="none,gamut,smooth-16-100,smooth-32-100")
     parser.add_argument("--data", default="data/corpus")
     parser.add_argument("--out", type=Path, default=Path("runs/surface.csv"))
+    parser.add_argument("--model", default="default",
+                        help="a name or weights file (docs/recipes.md: the screen ran on the model "
+                             "bundled before the heavy mix)")
     args = parser.parse_args()
 
     from autocolor.evaluate import evaluate_folder
     from autocolor.infer.colorizer import Colorizer
 
-    base = Colorizer.from_pretrained("default")
+    base = Colorizer.from_pretrained(args.model)
     rows = []
     for step in args.steps.split(","):
         started = time.time()
