@@ -19,9 +19,10 @@ Variants (each a :func:`dataclasses.replace` of ``DEFAULT``):
         --out runs/strength-base
 
 ``--baseline FILE`` trains nothing: a joined model's run of ``--seed`` is three of its
-decoders (FILE: the model bundled before the heavy mix, the default mix's; the join keeps each run's decoders as they were), written to OUT and scored the
-same way, so every figure of the comparison comes from one scoring path (``autocolor eval``, the
-torch backend, render 224, T 0.2; the ``default`` row is the training sweep's scoring).
+decoders (FILE: the model bundled before the heavy mix, the default mix's; the join keeps each
+run's decoders as they were), written to OUT and scored the same way, so every figure of the
+comparison comes from one scoring path (``autocolor eval``, the torch backend, render 224, T
+0.2; the ``default`` row is the training sweep's scoring).
 """
 
 from __future__ import annotations
@@ -93,13 +94,13 @@ def write_seed_run(joined: Path, weights: Path, seed: int) -> None:
     from autocolor.models import create_model
     from autocolor.weights import load_model, save_weights
 
-    bundled, metadata = load_model(joined)
+    model, metadata = load_model(joined)
     members = 3
     first = members * seed
-    kwargs = {**bundled.model_kwargs, "members": members}
-    run = create_model(bundled.architecture, pretrained=False, **kwargs)
+    kwargs = {**model.model_kwargs, "members": members}
+    run = create_model(model.architecture, pretrained=False, **kwargs)
     state = {}
-    for key, value in bundled.state_dict().items():
+    for key, value in model.state_dict().items():
         if key.startswith("decoders."):
             index = int(key.split(".")[1])
             if not first <= index < first + members:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from autocolor.color.constants import AB_SCALE
+from autocolor.color.constants import AB_SCALE, WHITE_D65
 from autocolor.color.lab_numpy import lightness_from_norm
 from autocolor.infer.guided import apply_coefficients, guided_coefficients
 
@@ -35,7 +35,7 @@ from autocolor.infer.guided import apply_coefficients, guided_coefficients
 XYZ_TO_RGB = np.array([[3.2404542, -1.5371385, -0.4985314],
                        [-0.9692660, 1.8760108, 0.0415560],
                        [0.0556434, -0.2040259, 1.0572252]], dtype=np.float64)
-WHITE = np.array([0.95047, 1.0, 1.08883])
+WHITE = np.asarray(WHITE_D65, dtype=np.float64)
 
 
 def linear_rgb(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
