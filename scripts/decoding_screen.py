@@ -4,7 +4,8 @@
 
 - **join**: how the decoder members combine: ``ab``, the mean of their annealed means (the
   bundled model's), or ``logits``, the annealed mean of their mean logits (one softmax;
-  :class:`autocolor.models.heads.BinsHead`'s ``join``).
+  :class:`autocolor.models.heads.BinsHead`'s ``join``), or ``mixture``, the annealed mean of
+  their mean distribution (where they disagree it keeps a mode instead of fading to gray).
 - **alpha**: post-hoc logit adjustment toward rare (colourful) bins. Zhang et al. (2016)
   rebalance the loss by the inverse of the smoothed ab prior; Menon et al. (2021, "Long-tail
   learning via logit adjustment") do the same after training by subtracting alpha * log(prior)
@@ -13,6 +14,7 @@
   head's bias, so the network is unchanged. 0: none.
 
     python scripts/decoding_screen.py --joins ab,logits --temperatures 0.2 --out runs/join.csv
+    python scripts/decoding_screen.py --joins ab,mixture --temperatures 0.2,0.35,0.5 --out runs/mixture.csv
     python scripts/decoding_screen.py --alphas 0.15,0.3,0.5 --out runs/prior.csv
     python scripts/decoding_screen.py --joins ab,logits --speed --out runs/join-speed.csv
 

@@ -12,8 +12,12 @@ Variants (each a :func:`dataclasses.replace` of ``DEFAULT``):
   scratches, low resolution, JPEG down to quality 5), probabilities unchanged: damage harder
   than our own evaluation recipes, as a hidden recipe may be.
 - ``light``: the upper strengths about halfway to the lower ones.
+- ``harder``: the upper strengths about 2x the default's where a limit leaves room (JPEG stays
+  at quality 5, the fading near its limits), probabilities unchanged: the trend light < default
+  < heavy, continued one step.
 
     python scripts/strength_screen.py --variant heavy --out runs/strength-heavy
+    python scripts/strength_screen.py --variant harder --out runs/strength-harder
     git show 58d2831:src/autocolor/weights/default.safetensors > runs/default-mix.safetensors
     python scripts/strength_screen.py --baseline runs/default-mix.safetensors --seed 0 \
         --out runs/strength-base
@@ -49,6 +53,15 @@ VARIANTS = {
         dust_density=(1e-4, 1.5e-3), dust_size=(0.7, 1.6), scratch_count=(1.0, 3.0),
         scratch_width=(1.0, 1.8), crease_count=(1.0, 2.0), crease_width=(1.0, 1.5),
         scan_blur_sigma=(0.3, 0.8), low_res_factor=(1.5, 2.5), jpeg_quality=(30.0, 70.0),
+    ),
+    "harder": replace(
+        DEFAULT,
+        print_blur_sigma=(0.3, 4.0), grain_std=(0.01, 0.16), grain_size=(0.3, 2.5),
+        fade_black=(0.0, 0.45), fade_white=(0.55, 1.0), fade_gamma=(0.5, 1.8),
+        vignette_amount=(0.05, 0.6), exposure_amount=(0.05, 0.6),
+        dust_density=(1e-4, 2e-2), dust_size=(0.7, 4.5), scratch_count=(1.0, 10.0),
+        scratch_width=(1.0, 4.5), crease_count=(1.0, 6.0), crease_width=(1.0, 4.0),
+        scan_blur_sigma=(0.3, 2.4), low_res_factor=(1.5, 8.0), jpeg_quality=(5.0, 60.0),
     ),
 }
 

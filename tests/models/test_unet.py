@@ -331,21 +331,30 @@ def test_member_disagreement_fades_the_colour() -> None:
     assert together.abs().max() < 1e-3  # two confident, opposite members: gray
 
 
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_logits_join_is_the_annealed_mean_of_the_mean_logits(channels_last: bool) -> None:
-    """join = "logits": one distribution, softmax(mean of the members' logits / T), decoded;
-    the ab and the confidence of both layouts agree with that, computed by hand."""
-    from autocolor.models.heads import BinsHead, ab_bin_centers
+def _three_random_heads(join: str, channels_last: bool) -> tuple[list, list[torch.Tensor]]:
+    """Three bins heads (T 0.3, 4 input channels) with random weights, joined as ``join``, and
+    a (1, 4, 3, 5) feature map for each."""
+    from autocolor.models.heads import BinsHead
 
     heads = [BinsHead(4, temperature=0.3) for _ in range(3)]
-    features = [torch.randn(1, 4, 3, 5, generator=torch.Generator().manual_seed(k))
-                for k in range(3)]
     with torch.no_grad():
         for head in heads:
             torch.nn.init.normal_(head.conv.weight, std=0.5)
             torch.nn.init.normal_(head.conv.bias, std=0.5)
             head.channels_last = channels_last
-            head.join = "logits"
+            head.join = join
+    return heads, [torch.randn(1, 4, 3, 5, generator=torch.Generator().manual_seed(k))
+                   for k in range(3)]
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_logits_join_is_the_annealed_mean_of_the_mean_logits(channels_last: bool) -> None:
+    """join = "logits": one distribution, softmax(mean of the members' logits / T), decoded;
+    the ab and the confidence of both layouts agree with that, computed by hand."""
+    from autocolor.models.heads import ab_bin_centers
+
+    heads, features = _three_random_heads("logits", channels_last)
+    with torch.no_grad():
         mean_logits = sum(h.conv(x) for h, x in zip(heads, features, strict=True)) / 3
         p = torch.softmax(mean_logits.double() / 0.3, dim=1)  # (1,Q,3,5)
         expected = torch.einsum("bqhw,qc->bchw", p, ab_bin_centers().double())
@@ -357,6 +366,37 @@ def test_logits_join_is_the_annealed_mean_of_the_mean_logits(channels_last: bool
             _spread_confidence_reference(p[0, :, 1, 2][None])), abs=1e-5)
         heads[0].join = "ab"  # the default: the mean of the annealed means differs
         assert not torch.allclose(heads[0].forward_members(features, heads), ab, atol=1e-3)
+
+
+def test_mixture_join_is_the_annealed_mean_of_the_pooled_distribution() -> None:
+    """join = "mixture" (screened, docs/recipes.md): the members' distributions at T = 1
+    averaged, then annealed at T and decoded; two sure members that disagree keep one mode's
+    colour instead of gray, and the channels-last export form refuses it."""
+    from autocolor.models.heads import ab_bin_centers
+
+    heads, features = _three_random_heads("mixture", False)
+    with torch.no_grad():
+        pooled = sum(torch.softmax(h.conv(x).double(), dim=1)
+                     for h, x in zip(heads, features, strict=True)) / 3
+        p = torch.softmax(pooled.log() / 0.3, dim=1)
+        expected = torch.einsum("bqhw,qc->bchw", p, ab_bin_centers().double())
+        torch.testing.assert_close(heads[0].forward_members(features, heads).double(), expected,
+                                   atol=1e-5, rtol=1e-4)
+        # two members that disagree: one sure of the first bin, the other split between the
+        # two last (opposite corners of the grid): the pooled mode, the first bin, wins
+        two = heads[:2]
+        for head, targets in zip(two, ((0,), (527, 528)), strict=True):
+            head.conv.weight.zero_()
+            head.conv.bias.fill_(-20.0)
+            head.conv.bias[list(targets)] = 20.0
+        mixed = two[0].forward_members([features[0], features[1]], two)
+        assert ab_bin_centers()[0].max() < -0.8
+        assert float(mixed.max()) < -0.5  # most of the way to the first bin's colour
+        two[0].join = "ab"  # the mean of the two annealed means: near gray
+        assert float(two[0].forward_members([features[0], features[1]], two).abs().max()) < 0.1
+        heads[0].join, heads[0].channels_last = "mixture", True
+        with pytest.raises(NotImplementedError):
+            heads[0].forward_members(features, heads)
 
 
 def test_single_decoder_weights_of_before_members_still_load() -> None:

@@ -93,7 +93,8 @@ class BinsHead(nn.Module):
         self.channels_last = False  # set by prepare_for_export
         # How several decoder members join: "ab" averages their annealed means (where they
         # disagree, the colour fades toward gray); "logits" decodes the annealed mean of their
-        # mean logits (one distribution, one softmax). A Python flag, like the gate's; the
+        # mean logits (one distribution, one softmax); "mixture" that of their mean distribution
+        # (screened on the torch path only). A Python flag, like the gate's; the
         # bundled model uses "ab" (scripts/decoding_screen.py, docs/recipes.md section 0).
         self.join = "ab"
 
@@ -131,6 +132,15 @@ class BinsHead(nn.Module):
         annealed mean of one distribution, that of the members' mean logits."""
         if self.join == "logits" and len(logits) > 1:
             return self.decode_members([torch.stack(logits).mean(0)])
+        if self.join == "mixture" and len(logits) > 1:
+            # One distribution, the members' pooled one (a mixture: where they disagree it keeps
+            # each one's mode), decoded by its annealed mean: log p / T through the softmax.
+            pooled = cast(torch.Tensor, sum(torch.softmax(member.float(), dim=1)
+                                            for member in logits)) / len(logits)
+            decoded = torch.nn.functional.conv2d(
+                torch.softmax(torch.log(pooled.clamp_min(1e-12)) / self.temperature, dim=1),
+                self.centers.t()[:, :, None, None])
+            return decoded * self.restraint(pooled, dim=1) if self.gated else decoded
         # Sums over the members, tensors from the first one on (Any: they start as the float 0).
         ab: Any = 0.0
         mean_p: Any = 0.0
@@ -197,6 +207,8 @@ class BinsHead(nn.Module):
         """:meth:`forward_members` on (pixels, channels): each 1x1 convolution is one matrix
         product with the bias fused (Gemm) and the temperature applied to the weights
         (logits / T = x (W / T)^T + b / T), so no extra pass runs over the (pixels, Q) logits."""
+        if self.join == "mixture":
+            raise NotImplementedError("the mixture join was screened on the torch path only")
         batch, _, height, width = features[0].shape
         # Sums over the members, tensors from the first one on (Any: they start as the float 0).
         ab: Any = 0.0
