@@ -55,10 +55,12 @@ train-default: corpus
 	cp runs/default/final.safetensors src/autocolor/weights/default.safetensors
 	$(MAKE) onnx
 
-# The ONNX file shipped beside the default weights (issue: torch-free CPU inference).
-onnx: $(STAMP)
+# The ONNX file shipped beside the default weights (issue: torch-free CPU inference), its
+# heads holding only the ab bins the model uses on the corpus's training photos (faster, the
+# same colours: src/autocolor/infer/bin_usage.py).
+onnx: corpus
 	$(BIN)/autocolor export onnx --model src/autocolor/weights/default.safetensors \
-		-o src/autocolor/weights/default.onnx
+		-o src/autocolor/weights/default.onnx --bins-from data/corpus
 
 # Every recipe of the comparison side by side (docs/recipes.md); meant for a GPU.
 recipes: corpus

@@ -72,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help=f"ONNX opset, at least 17 (default {DEFAULT_OPSET})")
     onnx.add_argument("--no-verify", action="store_true",
                       help="skip the torch vs ONNX Runtime comparison after exporting")
+    onnx.add_argument("--bins-from", type=Path, default=None, metavar="CACHE",
+                      help="drop the ab bins the model never uses on this training cache's "
+                           "train photos (a faster head, the same colours: "
+                           "autocolor.infer.bin_usage); bins models only")
 
 
 def model_temperature(model) -> float | None:
@@ -208,8 +212,13 @@ def verify_export(model, onnx_path: Path, render_size: int, seed: int = 0) -> fl
 
 def export_weights(weights: str | os.PathLike, output: str | os.PathLike | None = None,
                    render_size: int | None = None, opset: int = DEFAULT_OPSET,
-                   verify: bool = True) -> ExportResult:
+                   verify: bool = True, bins_from: str | os.PathLike | None = None
+                   ) -> ExportResult:
     """Export a weights file (installed name or .safetensors path) to ONNX.
+
+    ``bins_from``: a training cache; the bins the model never uses on its train photos are
+    left out of the exported heads (:mod:`autocolor.infer.bin_usage`), the kept ones listed in
+    the metadata (``bins_kept``), and the verification compares with the whole model.
 
     Raises:
         RuntimeError: when ``verify`` and torch and ONNX Runtime disagree by more than
@@ -226,7 +235,10 @@ def export_weights(weights: str | os.PathLike, output: str | os.PathLike | None 
     size = int(render_size or weights_metadata.get("render_size", DEFAULT_RENDER_SIZE))
     output = Path(output) if output is not None else path.with_suffix(".onnx")
     metadata = onnx_metadata(model, weights_metadata, size, path, opset)
-    export_model(model, output, metadata, opset)
+    exported = model
+    if bins_from is not None:
+        exported, metadata = _without_unused_bins(model, metadata, Path(bins_from), size)
+    export_model(exported, output, metadata, opset)
     difference = None
     if verify:
         difference = verify_export(model, output, size)
@@ -237,19 +249,46 @@ def export_weights(weights: str | os.PathLike, output: str | os.PathLike | None 
     return ExportResult(output, metadata, difference, time.perf_counter() - start)
 
 
+def _without_unused_bins(model, metadata: dict[str, str], cache: Path, render_size: int
+                         ) -> tuple[Any, dict[str, str]]:
+    """A copy of ``model`` whose heads keep the bins used on ``cache``'s train photos, and the
+    metadata that says so."""
+    import copy
+    import json
+
+    from autocolor.infer.bin_usage import (
+        DEFAULT_DILATION,
+        DEFAULT_THRESHOLD,
+        bin_usage,
+        bins_to_keep,
+        keep_bins,
+    )
+
+    usage, photos = bin_usage(model, cache, render_size)
+    kept = bins_to_keep(usage)
+    pruned = keep_bins(copy.deepcopy(model), kept)
+    metadata = {**metadata, "bins_kept": json.dumps(kept), "bins_rule": (
+        f"{len(kept)} of {usage.numel()} ab bins: those whose annealed probability exceeds "
+        f"{DEFAULT_THRESHOLD:g} on some pixel of the {photos} train photos of {cache.name} at "
+        f"render {render_size}, and their neighbours within {DEFAULT_DILATION} on the grid")}
+    return pruned, metadata
+
+
 def run(args: argparse.Namespace) -> int:
     if args.action != "onnx":  # pragma: no cover - argparse restricts the choices
         return 2
     try:
         result = export_weights(args.model, args.output, args.render_size, args.opset,
-                                verify=not args.no_verify)
+                                verify=not args.no_verify, bins_from=args.bins_from)
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     meta = result.metadata
     check = ("" if result.max_abs_diff is None
              else f", max |ab_norm| difference vs torch {result.max_abs_diff:.2e}")
+    bins = f", {meta['bins_rule'].split(':')[0]}" if "bins_rule" in meta else ""
     print(f"{result.path}: {meta['architecture']}, render size {meta['render_size']}, "
-          f"temperature {meta['temperature']}{check} ({result.seconds:.1f} s)", file=sys.stderr)
+          f"temperature {meta['temperature']}{bins}{check} ({result.seconds:.1f} s)",
+          file=sys.stderr)
     print(result.path)
     return 0

@@ -73,6 +73,7 @@ class BinsHead(nn.Module):
     # buffers (register_buffer), typed for the callers
     centers: torch.Tensor
     moments: torch.Tensor
+    uniform_variance: torch.Tensor
     temperature: torch.Tensor
     gate: torch.Tensor
 
@@ -84,6 +85,10 @@ class BinsHead(nn.Module):
         # ab and its second moment, so its spread (the confidence) costs one column more.
         self.register_buffer("moments", torch.cat(
             [self.centers, (self.centers ** 2).sum(1, keepdim=True)], dim=1), persistent=False)
+        # The ab variance of a uniform distribution over the whole grid: the confidence's unit,
+        # kept when an export drops bins the model never uses (:meth:`keep_bins`).
+        self.register_buffer("uniform_variance", (self.centers ** 2).sum(1).mean()
+                             - (self.centers.mean(0) ** 2).sum(), persistent=False)
         self.conv = nn.Conv2d(in_channels, self.centers.shape[0], 1)
         self.register_buffer("temperature", torch.tensor(float(temperature)))
         # Not in the state dict: the values travel in the weights' kwargs (older weights have
@@ -191,9 +196,33 @@ class BinsHead(nn.Module):
         [0, 1] (keeps ``dim`` with size 1)."""
         mean, second = moments.narrow(dim, 0, 2), moments.narrow(dim, 2, 1)
         variance = (second - (mean ** 2).sum(dim, keepdim=True)).clamp_min(0.0)
-        centers = self.centers
-        uniform = (centers ** 2).sum(1).mean() - (centers.mean(0) ** 2).sum()
-        return (1.0 - torch.sqrt(variance / uniform)).clamp(0.0, 1.0)
+        return (1.0 - torch.sqrt(variance / self.uniform_variance)).clamp(0.0, 1.0)
+
+    def keep_bins(self, indices: list[int]) -> None:
+        """Keep only the bins ``indices`` (of the Q of :func:`ab_bin_centers`), in place: the
+        convolution's rows and the centres. For export (:mod:`autocolor.infer.bin_usage`):
+        a bin whose annealed probability is negligible on every pixel adds nothing to the
+        annealed mean, and the head's matrix product and softmax shrink with Q. The
+        confidence keeps the whole grid's unit. Not for a gated head, whose gate reads the
+        distribution at T = 1, where every bin weighs.
+
+        Raises:
+            ValueError: a gated head, no index, or one outside 0..Q-1.
+        """
+        if self.gated:
+            raise ValueError("a gated head reads every bin at T = 1; its bins cannot be dropped")
+        index = torch.as_tensor(sorted(set(indices)), dtype=torch.long)
+        if index.numel() == 0 or int(index[0]) < 0 or int(index[-1]) >= self.centers.shape[0]:
+            raise ValueError(f"bins to keep must be 1 to {self.centers.shape[0]} indices in "
+                             f"0..{self.centers.shape[0] - 1}")
+        conv = nn.Conv2d(self.conv.in_channels, index.numel(), 1).to(self.conv.weight.device)
+        with torch.no_grad():
+            conv.weight.copy_(self.conv.weight[index])
+            assert self.conv.bias is not None and conv.bias is not None
+            conv.bias.copy_(self.conv.bias[index])
+        self.conv = conv
+        self.centers = self.centers[index]
+        self.moments = self.moments[index]
 
     def prepare_for_export(self) -> None:
         """Compute channels-last from now on (same math, same parameters and temperature):
