@@ -63,6 +63,17 @@ def test_export_metadata_and_graph(onnx_pair: Path, onnx_file: Path) -> None:
     assert all(node.domain in ("", "ai.onnx") for node in model.graph.node)
 
 
+def test_export_leaves_out_the_exporters_unordered_notes(onnx_file: Path) -> None:
+    """torch.export notes its graph signature and range constraints in the graph's
+    metadata, in an order that changes between processes; the export drops them, so one model
+    always gives the same bytes (the bundled file reproduces to its SHA-256)."""
+    import onnx
+
+    graph = onnx.load(str(onnx_file)).graph
+    assert not [prop.key for prop in graph.metadata_props
+                if prop.key.startswith("pkg.torch.export.")]
+
+
 def test_export_friendly_folds_the_gray_input_exactly(torch_model) -> None:
     """Lite0's three input channels are the same gray normalized alike: the export feeds its stem
     one channel with summed weights, and the output does not change (padding included)."""

@@ -173,6 +173,12 @@ def export_model(model, output: str | os.PathLike, metadata: dict[str, str],
     if program is None:  # dynamo=True always returns the program
         raise RuntimeError("torch.onnx.export returned no ONNX program")
     program.rename_axes({"32*height_32": "height", "32*width_32": "width"})
+    # torch.export's own notes on the graph (its signature, its range constraints) list
+    # symbols in an order that changes from process to process: left out, the same model gives
+    # the same bytes (a committed file reproduces to its SHA-256).
+    graph_notes = program.model.graph.metadata_props
+    for key in [key for key in graph_notes if key.startswith("pkg.torch.export.")]:
+        del graph_notes[key]
     for key, value in metadata.items():
         program.model.metadata_props[key] = value
     program.model.producer_name = "autocolor"
