@@ -245,11 +245,21 @@ def runners(weights: Weights) -> dict[str, object]:
     return {"onnx": OnnxBackend(weights.onnx), "torch": TorchRunner(weights.safetensors)}
 
 
-def model_gflops(weights: Weights, render_size: int, backend: str = "torch") -> float:
-    """GFLOPs of one image at ``render_size`` as ``backend`` runs the model: the ONNX file's
-    heads may hold fewer ab bins than the weights (``bins_kept``, autocolor.infer.bin_usage)."""
+def onnx_kept_bins(weights: Weights) -> list[int] | None:
+    """The ab bins the ONNX file's heads hold (``bins_kept``, autocolor.infer.bin_usage), or
+    None when it holds the whole grid."""
     import json
 
+    from autocolor.infer.onnx_backend import OnnxBackend
+
+    kept = OnnxBackend(weights.onnx, cache=False).metadata.get("bins_kept")
+    return json.loads(kept) if kept else None
+
+
+def model_gflops(weights: Weights, render_size: int, kept_bins: list[int] | None = None
+                 ) -> float:
+    """GFLOPs of one image at ``render_size``; ``kept_bins``: count the heads with only those
+    ab bins, as the ONNX file runs them (:func:`onnx_kept_bins`)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -258,12 +268,8 @@ def model_gflops(weights: Weights, render_size: int, backend: str = "torch") -> 
 
     # A random-init twin: FLOPs depend on the shape (architecture and kwargs), not the values.
     model = create_model(weights.architecture, pretrained=False, **weights.model_kwargs).eval()
-    if backend == "onnx":
-        from autocolor.infer.onnx_backend import OnnxBackend
-
-        kept = OnnxBackend(weights.onnx, cache=False).metadata.get("bins_kept")
-        if kept:
-            keep_bins(model, json.loads(kept))
+    if kept_bins:
+        keep_bins(model, kept_bins)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
         model(torch.from_numpy(render_input(render_size)))
@@ -521,7 +527,9 @@ def run_benchmarks(workdir: Path, runs: int, e2e_runs: int, quick: bool) -> list
                                          3 if quick or name == "seed-vgg19" else 5, warmup=1)
                 throughput[(name, backend_name, batch)] = batch / seconds
     log("FLOPs and the matrix-product roofline ...")
-    gflops = {(name, size, backend): model_gflops(w, size, backend)
+    kept = {name: onnx_kept_bins(w) for name, w in (("default", default), ("seed-vgg19", seed))}
+    gflops = {(name, size, backend): model_gflops(w, size, kept[name] if backend == "onnx"
+                                                  else None)
               for name, w in (("default", default), ("seed-vgg19", seed)) for size in (256, 512)
               for backend in ("onnx", "torch")}
     rooflines = matmul_rooflines()

@@ -24,14 +24,14 @@ import torch
 import torch.nn.functional as F
 
 from autocolor.models.base import ColorizationModel
-from autocolor.models.heads import AB_BIN_LIMIT, AB_BIN_STEP, BinsHead
+from autocolor.models.heads import AB_BIN_SIDE, BinsHead
 
 # Annealed probability above which a bin counts as used (the error of dropping a bin is at
 # most its probability times its distance from the mean, <= 2 x 110 ab units).
 DEFAULT_THRESHOLD = 1e-4
 # Grid neighbours of a used bin that are kept too.
 DEFAULT_DILATION = 1
-GRID = int(round(2 * AB_BIN_LIMIT / AB_BIN_STEP)) + 1  # 23 bins along a and along b
+GRID = AB_BIN_SIDE  # 23 bins along a and along b
 
 
 def bin_usage(model: ColorizationModel, data_dir: str | Path, render_size: int,

@@ -26,6 +26,8 @@ from autocolor.color.constants import AB_SCALE
 # Bin grid over a, b in Lab units: centres every AB_BIN_STEP from -AB_BIN_LIMIT to +AB_BIN_LIMIT.
 AB_BIN_STEP = 10.0
 AB_BIN_LIMIT = 110.0
+# Bins along a and along b (23); the grid holds AB_BIN_SIDE ** 2 = 529, a-major.
+AB_BIN_SIDE = int(round(2 * AB_BIN_LIMIT / AB_BIN_STEP)) + 1
 
 
 def ab_bin_centers() -> torch.Tensor:
@@ -45,7 +47,7 @@ def soft_encode_ab(ab_norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         indices (B,4,H,W) long bin indices and weights (B,4,H,W) summing to 1; the weighted mean
         of the bin centres equals the (clamped) input exactly, so decoding at T = 1 is unbiased.
     """
-    steps = int(round(2 * AB_BIN_LIMIT / AB_BIN_STEP)) + 1
+    steps = AB_BIN_SIDE
     position = (ab_norm * AB_SCALE + AB_BIN_LIMIT) / AB_BIN_STEP  # (B,2,H,W) in bin units
     position = position.clamp(0.0, steps - 1 - 1e-4)
     low = position.floor()
