@@ -66,17 +66,17 @@ def stage_run(photos: list[Path], output: Path) -> dict:
     import argparse as _argparse
 
     from autocolor.infer import cli as infer_cli
-    from autocolor.infer import ray_engine
+    from autocolor.infer import ray_cluster, ray_engine
 
     parser = _argparse.ArgumentParser()
     infer_cli.add_arguments(parser)
     args = parser.parse_args([str(photos[0]), "-o", str(output), "--engine", "ray"])
     started = time.perf_counter()
-    ray_engine.start_ray()
+    ray_cluster.start_ray()
     ray_up = time.perf_counter() - started
     try:
         settings = ray_engine.settings_for(args, None, None)
-        pool = ray_engine.network_pool(None, 0.0)
+        pool = ray_cluster.network_pool(None, 0.0)
         seconds, rows = [], []
         for name, batch in (("one", photos[:1]), ("all", photos)):
             jobs = [(index, str(photo), str(photo), str(output / name / photo.name))

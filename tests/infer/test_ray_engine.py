@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from autocolor.cli import main
-from autocolor.infer import ray_engine
+from autocolor.infer import ray_cluster, ray_engine
 
 MAX_PIXELS = 2000
 
@@ -27,7 +27,7 @@ MAX_PIXELS = 2000
 def ray_runtime():
     import ray
 
-    assert ray_engine.start_ray(num_cpus=2), "a Ray runtime was already running"
+    assert ray_cluster.start_ray(num_cpus=2), "a Ray runtime was already running"
     try:
         assert [node["NodeManagerAddress"] for node in ray.nodes()] == ["127.0.0.1"]
         assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
@@ -179,42 +179,11 @@ def test_stages_run_in_their_own_processes(ray_runtime, onnx_pair: Path, tmp_pat
         assert all(row[name] > 0 for name in ray_engine.TIMINGS), row
 
 
-def test_a_pool_that_leaves_no_cpu_for_decoding_is_named() -> None:
-    assert ray_engine.starved(1, 1.0, 2.0) is None
-    assert ray_engine.starved((1, 4), 1.0, 2.0) is None  # an autoscaling pool starts at 1
-    assert ray_engine.starved(2, 1.0, 2.0) == (
-        "2 network actor(s) of 1 CPU leave no CPU of the cluster's 2 for decoding and writing; "
-        "lower --concurrency or --actor-cpus")
-    assert ray_engine.starved(1, 1.5, 2.0) is not None
-
-
-def test_the_one_actor_of_a_local_runtime_takes_every_core() -> None:
-    assert ray_engine.actor_threads(1, 1.0, 2.0, local_runtime=True) == 2
-    assert ray_engine.actor_threads(1, 1.0, 16.0, local_runtime=True) == 16
-    assert ray_engine.actor_threads(1, 1.0, 16.0, local_runtime=False) == 1  # a shared cluster
-    assert ray_engine.actor_threads((1, 4), 1.0, 16.0, local_runtime=True) == 1  # several
-    assert ray_engine.actor_threads(2, 0.5, 2.0, local_runtime=True) == 1
-    assert ray_engine.actor_threads(2, 3.0, 16.0, local_runtime=False) == 3
-
-
 def test_the_local_engine_refuses_uris(tmp_path: Path, capsys) -> None:
     status, _, stderr = colorize(capsys, "s3://bucket/photos", "-o", tmp_path / "out")
     assert status == 1
     assert stderr == ["error: s3://bucket/photos: URIs are read and written by --engine ray"]
     assert not (tmp_path / "out").exists()
-
-
-def test_network_pool_sizes(monkeypatch) -> None:
-    monkeypatch.setattr(ray_engine, "cluster_resources", lambda: {"CPU": 64.0, "GPU": 8.0})
-    assert ray_engine.network_pool(3, 0.0) == 3
-    assert ray_engine.network_pool(None, 1.0) == 8  # one actor per GPU
-    assert ray_engine.network_pool(None, 0.5) == 16
-    assert ray_engine.network_pool(None, 0.0) == (1, 16)  # CPU only: 1 to one per 4 CPUs
-    monkeypatch.setattr(ray_engine, "cluster_resources", lambda: {"CPU": 2.0})
-    assert ray_engine.network_pool(None, 0.0) == 1
-    assert ray_engine.gpus_per_actor("cuda", None) == 1.0
-    assert ray_engine.gpus_per_actor("cpu", None) == 0.0
-    assert ray_engine.gpus_per_actor("cuda", 0.25) == 0.25
 
 
 @pytest.mark.slow
@@ -255,21 +224,6 @@ def test_a_killed_job_run_again_does_the_rest(onnx_pair: Path, tmp_path: Path) -
     assert files_under(out) == {f"p{index:02d}.jpg" for index in range(40)}
 
 
-def test_token_auth_is_picked_up_where_ray_keeps_it(tmp_path: Path, monkeypatch) -> None:
-    """A cluster started by `ray start` has a token in ~/.ray/auth_token: the client turns token
-    mode on to use it; a mode already set, or no token anywhere, is left alone."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    environ: dict[str, str] = {}
-    assert not ray_engine.token_auth_if_configured(environ) and environ == {}
-    (tmp_path / ".ray").mkdir()
-    (tmp_path / ".ray" / "auth_token").write_text("secret")
-    assert ray_engine.token_auth_if_configured(environ) and environ["RAY_AUTH_MODE"] == "token"
-    environ = {"RAY_AUTH_MODE": "disabled"}
-    assert not ray_engine.token_auth_if_configured(environ)
-    assert environ["RAY_AUTH_MODE"] == "disabled"
-    assert ray_engine.token_auth_if_configured({"RAY_AUTH_TOKEN": "x"})
-
-
 def test_a_cluster_that_refuses_the_token_is_one_line(tmp_path: Path, monkeypatch,
                                                       capsys) -> None:
     """The cluster answers with Ray's AuthenticationError: one line naming the address and what
@@ -284,7 +238,7 @@ def test_a_cluster_that_refuses_the_token_is_one_line(tmp_path: Path, monkeypatc
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "init", refuse)
     with pytest.raises(Refused, match=r"--ray-address 10\.0\.0\.5:6379: the cluster refused"):
-        ray_engine.start_ray("10.0.0.5:6379")
+        ray_cluster.start_ray("10.0.0.5:6379")
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("Could not find any running Ray instance.\nmore")
@@ -333,24 +287,6 @@ def test_restore_on_ray_gives_the_local_engines_outputs(ray_runtime, onnx_pair: 
     assert files_under(tmp_path / "maps-ray") == {"sub/print.png", "clean.png"}
 
 
-def test_an_address_where_nothing_answers_is_refused_at_once() -> None:
-    """Ray's client retries for minutes where nothing listens; the engine asks first."""
-    import socket
-    import time
-
-    with socket.socket() as listening:
-        listening.bind(("127.0.0.1", 0))
-        listening.listen()
-        port = listening.getsockname()[1]
-        assert ray_engine.unreachable(f"127.0.0.1:{port}") is None
-    assert "refused" in ray_engine.unreachable(f"127.0.0.1:{port}").lower()  # closed now
-    assert ray_engine.unreachable("auto") is None  # not an address this check reads
-    started = time.monotonic()
-    with pytest.raises(ray_engine.Refused, match=f"127.0.0.1:{port}: cannot join"):
-        ray_engine.start_ray(f"127.0.0.1:{port}")
-    assert time.monotonic() - started < 15
-
-
 def test_the_command_names_the_address_in_one_line(tmp_path: Path, capsys) -> None:
     import socket
 
@@ -363,3 +299,9 @@ def test_the_command_names_the_address_in_one_line(tmp_path: Path, capsys) -> No
     error = capsys.readouterr().err.strip().splitlines()
     assert status != 0 and len(error) == 1 and f"127.0.0.1:{port}" in error[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_gpus_per_actor() -> None:
+    assert ray_engine.gpus_per_actor("cuda", None) == 1.0
+    assert ray_engine.gpus_per_actor("cpu", None) == 0.0
+    assert ray_engine.gpus_per_actor("cuda", 0.25) == 0.25

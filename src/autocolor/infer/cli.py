@@ -369,10 +369,10 @@ def _colorize_with_ray(args: argparse.Namespace, pending: list[Job], hints, refe
     """The Ray engine (:mod:`autocolor.infer.ray_engine`): -> (paths written, in job order,
     named as the local engine names them; photos that failed). ``restore`` and ``tally`` as
     for the local engine."""
-    from autocolor.infer import ray_engine
+    from autocolor.infer import ray_cluster, ray_engine
 
-    if not args.ray_address or ray_engine.on_loopback(args.ray_address):
-        ray_engine.loopback_environment()  # before Ray is imported
+    if not args.ray_address or ray_cluster.on_loopback(args.ray_address):
+        ray_cluster.loopback_environment()  # before Ray is imported
     import ray  # noqa: F401  (without the `ray` extra, fail here, in one line: autocolor.cli)
 
     settings = ray_engine.settings_for(args, hints, reference, restore)
