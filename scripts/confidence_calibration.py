@@ -31,7 +31,8 @@ import numpy as np
 from autocolor.evaluate.metrics import ab_errors, rgb_to_lab_u8
 from autocolor.evaluate.photos import list_photos
 from autocolor.images import LoadedImage, load_rgb
-from autocolor.infer.colorizer import DECILES_PATH, Colorizer
+from autocolor.infer.colorizer import Colorizer
+from autocolor.infer.confidence_map import DECILES_PATH
 
 DECILES = 10
 

@@ -404,7 +404,7 @@ def test_the_bundled_models_map_is_calibrated() -> None:
     0, 25.5, ..., 255."""
     import json
 
-    from autocolor.infer.colorizer import DECILES_PATH
+    from autocolor.infer.confidence_map import DECILES_PATH
 
     colorizer = Colorizer.from_pretrained("default")
     stored = json.loads(DECILES_PATH.read_text())

@@ -22,7 +22,6 @@ of it for one file; :meth:`Colorizer.colorize_lightness` is lightness in, ab out
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -41,6 +40,7 @@ from autocolor.images import (
     lightness_from_pil,
 )
 from autocolor.infer.backends import Backend, create_backend
+from autocolor.infer.confidence_map import resize_codes, resize_raw, stored_deciles, to_codes
 from autocolor.infer.photo_plan import PhotoPlan, marked_xmp, reference_rgb, restore_photo
 from autocolor.infer.pipeline import (
     DEFAULT_RENDER_SIZE,
@@ -60,8 +60,6 @@ if TYPE_CHECKING:
 # Planning a photo (photo_plan.py) is part of this module's API.
 __all__ = ["Colorizer", "PhotoPlan", "marked_xmp", "reference_rgb", "restore_photo"]
 
-# The bundled model's raw confidence deciles on the validation photos (Colorizer.confidence_map).
-DECILES_PATH = Path(__file__).with_name("confidence_deciles.json")
 # How ab reaches full resolution (Colorizer's ``upsampling``).
 UPSAMPLING = ("guided", "bilinear")
 # Render pixels in one backend call at most (4 renders of 384x288; 2 of 512x384).
@@ -227,11 +225,9 @@ class Colorizer:
         (H, W) uint8 at the photo's ``size`` (width, height): 255 where the model is sure of the
         colour, 0 where it guessed; resized bilinearly.
 
-        For the bundled model the value is calibrated: drawn through the deciles of its raw
-        confidence over the validation photos (``confidence_deciles.json``, written by
-        ``scripts/confidence_calibration.py``), so 128 is a pixel as sure as the median
-        validation pixel and 26 one less sure than 90 % of them. Other models give the raw
-        confidence times 255. ``raw``: the (H, W) float32 raw confidence instead.
+        For the bundled model the value is calibrated on the validation photos, so 128 is a
+        pixel as sure as the median one (:mod:`autocolor.infer.confidence_map`); other models
+        give the raw confidence times 255. ``raw``: the (H, W) float32 raw confidence instead.
 
         In two steps where they run apart (the Ray engine's network actor and write task):
         ``size=None`` gives the calibrated (h, w) uint8 map at the render shape, and such a
@@ -239,23 +235,14 @@ class Colorizer:
         """
         if raw:
             assert size is not None
-            small = Image.fromarray(np.ascontiguousarray(confidence, dtype=np.float32), "F")
-            return np.asarray(small.resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+            return resize_raw(confidence, size)
         if confidence.dtype == np.uint8:
             codes = confidence
         else:
             # Calibrated and made 8-bit at the render size, then resized as 8-bit: on a 12 MP
             # photo the full-size float map, its table lookup and its rounding took 0.4 s.
-            confidence = np.ascontiguousarray(confidence, dtype=np.float32)
-            deciles = self._confidence_deciles()
-            if deciles is not None:
-                confidence = np.interp(confidence, deciles,
-                                       np.linspace(0.0, 1.0, len(deciles))).astype(np.float32)
-            codes = np.clip(confidence * np.float32(255.0) + np.float32(0.5), 0,
-                            255).astype(np.uint8)
-        if size is None:
-            return codes
-        return np.asarray(Image.fromarray(codes, "L").resize(size, Image.Resampling.BILINEAR))
+            codes = to_codes(confidence, self._confidence_deciles())
+        return codes if size is None else resize_codes(codes, size)
 
     def _confidence_deciles(self) -> np.ndarray | None:
         """The validation deciles of this model's raw confidence, when they were measured for
@@ -266,10 +253,7 @@ class Colorizer:
             path = getattr(self.backend, "path", None)
             if sha is None and path is not None and Path(path).suffix == ".safetensors":
                 sha = self.provenance.model_sha256 if self.provenance is not None else None
-            if sha is not None and DECILES_PATH.is_file():
-                stored = json.loads(DECILES_PATH.read_text())
-                if stored.get("weights_sha256") == sha:
-                    self._deciles = np.asarray(stored["deciles"], dtype=np.float64)
+            self._deciles = stored_deciles(sha)
         return self._deciles
 
     def predict(self, inputs: Sequence[np.ndarray], confidence: bool = False) -> list[Any]:
@@ -280,8 +264,9 @@ class Colorizer:
         grow with the batch: 8 renders of 512 px hold two (pixels/16, 529) float32 tensors of
         0.2 GB each in the bins head alone, while on a CPU batching hardly changes throughput).
         On a GPU it does. ``confidence``: each result is (ab_norm, (h, w) confidence in [0, 1]),
-        from the same network pass: the bins distribution's 1 - normalised entropy, over the
-        decoder members' mean (:meth:`confidence_map` takes it to the photo's size).
+        from the same network pass: 1 minus the decoded distribution's ab spread over a uniform
+        one's, pooled over the decoder members (:mod:`autocolor.infer.confidence_map`;
+        :meth:`confidence_map` takes it to the photo's size).
 
         Raises:
             ValueError: ``confidence`` from a model that has none (a regression head, or an
